@@ -1,0 +1,1 @@
+"""The `carebridge` command: the one place that wires engine, scheduler and web together."""

@@ -1,0 +1,1 @@
+"""CareBridge engine: models, workflow runtime and services (no Flask, no APScheduler)."""

@@ -1,0 +1,4 @@
+from engine.assessments.models import Assessment
+from engine.assessments.services import assessments_for_case, score_form, summarize
+
+__all__ = ["Assessment", "assessments_for_case", "score_form", "summarize"]

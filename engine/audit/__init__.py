@@ -1,0 +1,21 @@
+from engine.audit.models import AuditEvent
+from engine.audit.services import (
+    SYSTEM,
+    Actor,
+    AuditTag,
+    ChainReport,
+    events_for_case,
+    record,
+    verify_chain,
+)
+
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "AuditEvent",
+    "AuditTag",
+    "ChainReport",
+    "events_for_case",
+    "record",
+    "verify_chain",
+]

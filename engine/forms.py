@@ -1,0 +1,101 @@
+"""Task forms: JSON Schema validation with field-level errors, and instrument expansion."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from engine.errors import Invalid
+
+_FORMATS = FormatChecker()
+_REQUIRED = re.compile(r"'([^']+)' is a required property")
+
+
+def _field_of(err: ValidationError) -> str:
+    parts = [str(p) for p in err.absolute_path]
+    if err.validator == "required":
+        m = _REQUIRED.match(err.message)
+        if m:
+            parts.append(m.group(1))
+    return ".".join(parts) or "(form)"
+
+
+def _message_of(err: ValidationError) -> str:
+    if err.validator == "required":
+        return "This field is required."
+    if err.validator in ("enum", "oneOf", "const"):
+        return "Choose one of the offered options."
+    if err.validator == "type":
+        return f"Must be a {err.validator_value}."
+    if err.validator == "maxLength":
+        return f"At most {err.validator_value} characters."
+    if err.validator == "minLength":
+        return (
+            "This field is required."
+            if err.validator_value == 1
+            else f"At least {err.validator_value} characters."
+        )
+    if err.validator == "minimum":
+        return f"Must be at least {err.validator_value}."
+    if err.validator == "maximum":
+        return f"Must be at most {err.validator_value}."
+    if err.validator == "format":
+        return f"Not a valid {err.validator_value}."
+    return err.message
+
+
+def field_errors(schema: Mapping[str, Any], data: Any) -> list[dict[str, str]]:
+    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    errors: dict[str, str] = {}
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        errors.setdefault(_field_of(err), _message_of(err))
+    return [{"field": f, "message": m} for f, m in errors.items()]
+
+
+def validate(schema: Mapping[str, Any], data: Any) -> None:
+    """Raise Invalid naming every bad field; nothing is changed by the caller on failure."""
+    if not isinstance(data, Mapping):
+        raise Invalid(
+            "The form data must be an object.",
+            code="form_invalid",
+            details=[{"field": "(form)", "message": "Must be an object."}],
+        )
+    errors = field_errors(schema, data)
+    if errors:
+        raise Invalid("Some fields need attention.", code="form_invalid", details=errors)
+
+
+def expand_instruments(
+    schema: Mapping[str, Any], answers_schema: Callable[[str], dict[str, Any]]
+) -> dict[str, Any]:
+    """Replace `{"x-instrument": key}` placeholders with the instrument's answers schema, so a
+    deployed definition freezes the instrument version it was deployed with."""
+    out = copy.deepcopy(dict(schema))
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "x-instrument" in node:
+                expanded = answers_schema(node["x-instrument"])
+                extra = {k: v for k, v in node.items() if k != "x-instrument"}
+                return {**expanded, **extra, "x-instrument": node["x-instrument"]}
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(out)
+
+
+def instrument_fields(schema: Mapping[str, Any]) -> dict[str, str]:
+    """Top-level form fields that hold instrument answers: field name -> instrument key."""
+    props = schema.get("properties", {}) if isinstance(schema, Mapping) else {}
+    return {
+        name: p["x-instrument"]
+        for name, p in props.items()
+        if isinstance(p, Mapping) and "x-instrument" in p
+    }

@@ -1,0 +1,22 @@
+from engine.inbox.models import PRIORITIES, HumanTask
+from engine.inbox.permissions import can_reassign, can_see, can_work
+from engine.inbox.queries import SORTS, VIEWS, InboxRow, Page, counts, list_tasks, tasks_for_case
+from engine.inbox.services import assign_task, claim_task, release_task
+
+__all__ = [
+    "PRIORITIES",
+    "SORTS",
+    "VIEWS",
+    "HumanTask",
+    "InboxRow",
+    "Page",
+    "assign_task",
+    "can_reassign",
+    "can_see",
+    "can_work",
+    "claim_task",
+    "counts",
+    "list_tasks",
+    "release_task",
+    "tasks_for_case",
+]

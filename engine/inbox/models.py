@@ -1,0 +1,59 @@
+"""The inbox projection: one row per human task that is or was READY."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, utcnow
+
+PRIORITIES = ("routine", "urgent", "asap", "stat")
+PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
+
+if TYPE_CHECKING:
+    from engine.accounts.models import User
+
+
+class HumanTask(Base):
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "spiff_task_id"),
+        # Inbox views: mine, team queue, overdue; each ordered by due date then id (keyset).
+        Index("ix_human_tasks_open_assignee_due", "status", "assignee_id", "due_at", "id"),
+        Index("ix_human_tasks_open_role_due", "status", "role", "assignee_id", "due_at", "id"),
+        Index("ix_human_tasks_open_due", "status", "due_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(255))
+    process_key: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(120))
+    role: Mapped[str | None] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|completed|cancelled
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    priority: Mapped[str] = mapped_column(String(10), default="routine")
+    priority_rank: Mapped[int] = mapped_column(default=0)
+    # Every piece of work has a deadline (a default when the diagram names none): keeps the
+    # inbox's keyset ordering on a NOT NULL column, which its indexes serve directly.
+    due_at: Mapped[datetime]
+    form: Mapped[str | None] = mapped_column(String(255))
+    ui_form: Mapped[str | None] = mapped_column(String(255))
+    variable: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"

@@ -1,0 +1,104 @@
+"""Claim, release and assign: the inbox's own commands (audited, never touching workflow state)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.accounts.models import User
+from engine.accounts.services import get_user
+from engine.clock import Clock
+from engine.errors import Conflict, Forbidden, Invalid
+from engine.inbox import permissions
+from engine.inbox.models import HumanTask
+from engine.instances import services as instances
+
+
+def _audit(
+    session: Session,
+    tag: audit.AuditTag,
+    task: HumanTask,
+    actor: User,
+    clock: Clock,
+    **details: object,
+) -> None:
+    audit.record(
+        session,
+        tag,
+        actor=instances.actor_of(actor),
+        at=clock.now(),
+        case_id=task.case_id,
+        client_id=task.client_id,
+        instance_id=task.instance_id,
+        task_id=task.id,
+        details={"bpmn_id": task.bpmn_id, **details},
+    )
+
+
+def claim_task(session: Session, *, task_id: int, actor: User, clock: Clock) -> HumanTask:
+    task = instances.get_task(session, task_id, for_update=True)
+    instances.require_open(task)
+    if task.assignee_id == actor.id:
+        return task
+    if task.assignee_id is not None:
+        raise Conflict("Someone else has already claimed this task.", code="already_claimed")
+    if task.role is None or not actor.has_role(task.role):
+        raise Forbidden("This task belongs to another role's queue.", code="wrong_role")
+    task.assignee_id = actor.id
+    task.claimed_at = clock.now()
+    _audit(session, audit.AuditTag.TASK_CLAIMED, task, actor, clock)
+    return task
+
+
+def release_task(session: Session, *, task_id: int, actor: User, clock: Clock) -> HumanTask:
+    task = instances.get_task(session, task_id, for_update=True)
+    instances.require_open(task)
+    if task.assignee_id is None:
+        return task
+    if task.assignee_id != actor.id and not actor.has_role(*permissions.MANAGERS):
+        raise Forbidden(
+            "Only the holder or a supervisor can release this task.", code="not_assignee"
+        )
+    previous = task.assignee_id
+    task.assignee_id = None
+    task.claimed_at = None
+    _audit(session, audit.AuditTag.TASK_RELEASED, task, actor, clock, previous_assignee_id=previous)
+    return task
+
+
+def assign_task(
+    session: Session, *, task_id: int, username: str, actor: User, clock: Clock
+) -> HumanTask:
+    task = instances.get_task(session, task_id, for_update=True)
+    instances.require_open(task)
+    if not permissions.can_reassign(actor, task):
+        raise Forbidden(
+            "Only supervisors and administrators reassign other people's tasks.",
+            code="cannot_reassign",
+        )
+    target = get_user(session, username)
+    if not target.active:
+        raise Invalid(
+            f"{username} is not an active user.",
+            code="inactive_user",
+            details=[{"field": "user", "message": "Inactive user."}],
+        )
+    if task.role is not None and not target.has_role(task.role):
+        raise Invalid(
+            f"{username} does not have the role {task.role}.",
+            code="assignee_lacks_role",
+            details=[{"field": "user", "message": f"Needs the role {task.role}."}],
+        )
+    previous = task.assignee_id
+    task.assignee_id = target.id
+    task.claimed_at = clock.now()
+    _audit(
+        session,
+        audit.AuditTag.TASK_ASSIGNED,
+        task,
+        actor,
+        clock,
+        previous_assignee_id=previous,
+        assignee_id=target.id,
+    )
+    return task

@@ -1,0 +1,149 @@
+"""Rewrites an instance's human_tasks and timers rows from its workflow, in the same transaction
+as the state save, so the inbox and the scheduler never read a workflow to know what is open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.calendar import Site, add_business_days
+from engine.cases.models import Case
+from engine.inbox.models import PRIORITIES, PRIORITY_RANK, HumanTask
+from engine.instances.models import ProcessInstance
+from engine.timers.models import Timer
+from engine.workflow import runtime
+from engine.workflow.parsing import role_for_lane
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    created: list[HumanTask]
+    cancelled: list[HumanTask]
+
+
+def _priority(task: runtime.ReadyTask) -> str:
+    prop = task.properties.get("priority")
+    if prop in PRIORITY_RANK:
+        return prop
+    if prop and isinstance(task.data.get(prop), str) and task.data[prop] in PRIORITY_RANK:
+        return task.data[prop]  # the property names a task-data variable (set by a DMN, say)
+    data_value = task.data.get("priority")
+    return data_value if data_value in PRIORITY_RANK else PRIORITIES[0]
+
+
+DEFAULT_DUE = "P7D"
+
+
+def _due_at(task: runtime.ReadyTask, now: datetime, site: Site) -> datetime:
+    due_in = task.properties.get("dueIn")
+    if due_in:
+        return now + runtime.iso_duration(due_in, now)
+    days = task.properties.get("dueInBusinessDays")
+    if days not in (None, ""):
+        return add_business_days(now, int(days), site=site)
+    return now + runtime.iso_duration(DEFAULT_DUE, now)
+
+
+def _new_task(
+    instance: ProcessInstance, case: Case | None, t: runtime.ReadyTask, now: datetime, site: Site
+) -> HumanTask:
+    role = role_for_lane(t.lane)
+    assignee_id = None
+    if role == "social_worker" and case is not None and case.primary_social_worker_id:
+        assignee_id = case.primary_social_worker_id  # continuity of care
+    priority = _priority(t)
+    return HumanTask(
+        instance_id=instance.id,
+        spiff_task_id=t.id,
+        bpmn_id=t.bpmn_id,
+        name=t.name,
+        process_key=t.process_id,
+        lane=t.lane,
+        role=role,
+        case_id=instance.case_id,
+        client_id=case.client_id if case is not None else None,
+        status="open",
+        assignee_id=assignee_id,
+        claimed_at=now if assignee_id else None,
+        priority=priority,
+        priority_rank=PRIORITY_RANK[priority],
+        due_at=_due_at(t, now, site),
+        form=t.properties.get("formJsonSchemaFilename"),
+        ui_form=t.properties.get("formUiSchemaFilename"),
+        variable=t.variable,
+        created_at=now,
+    )
+
+
+def sync(
+    session: Session,
+    instance: ProcessInstance,
+    wf: Any,
+    *,
+    case: Case | None,
+    now: datetime,
+    site: Site,
+) -> SyncResult:
+    ready = {t.id: t for t in runtime.ready_human_tasks(wf)}
+    open_rows = {
+        row.spiff_task_id: row
+        for row in session.scalars(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance.id, HumanTask.status == "open"
+            )
+        )
+    }
+    created = []
+    for task_id, t in ready.items():
+        if task_id not in open_rows:
+            row = _new_task(instance, case, t, now, site)
+            session.add(row)
+            created.append(row)
+    cancelled = []
+    for task_id, row in open_rows.items():
+        if task_id not in ready:  # e.g. an interrupting boundary event took the pathway elsewhere
+            row.status = "cancelled"
+            row.completed_at = now
+            cancelled.append(row)
+
+    waiting = {t.task_id: t for t in runtime.waiting_timers(wf)}
+    timer_rows = {
+        row.spiff_task_id: row
+        for row in session.scalars(
+            select(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
+        )
+    }
+    for task_id, t in waiting.items():
+        row = timer_rows.get(task_id)
+        if row is None:
+            session.add(
+                Timer(
+                    instance_id=instance.id,
+                    spiff_task_id=task_id,
+                    bpmn_id=t.bpmn_id,
+                    due_at=t.due_at,
+                    created_at=now,
+                )
+            )
+        elif row.due_at != t.due_at:  # a cycle timer moved on to its next occurrence
+            row.due_at = t.due_at
+            row.lease_owner = None
+            row.lease_expires_at = None
+    for task_id, row in timer_rows.items():
+        if task_id not in waiting:
+            row.status = runtime.timer_outcome(wf, task_id)
+            row.fired_at = now if row.status == "fired" else None
+            row.lease_owner = None
+            row.lease_expires_at = None
+
+    instance.next_timer_at = min((t.due_at for t in waiting.values()), default=None)
+    instance.status = runtime.status(wf)
+    if instance.status == "completed" and instance.completed_at is None:
+        instance.completed_at = now
+    instance.updated_at = now
+    session.flush()
+    return SyncResult(created, cancelled)

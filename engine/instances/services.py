@@ -1,0 +1,380 @@
+"""The commands that move pathways forward. Each runs inside the caller's transaction:
+load → act → engine steps → save state + projections + audit. The caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import audit
+from engine.accounts.models import User
+from engine.assessments import services as assessments
+from engine.calendar import DEFAULT_SITE, Site
+from engine.cases.models import Case
+from engine.clock import Clock
+from engine.definitions import services as definitions
+from engine.definitions.models import ProcessDefinition
+from engine.errors import Conflict, Invalid, NotFound
+from engine.inbox.models import HumanTask
+from engine.instances import projections
+from engine.instances.models import ProcessInstance
+from engine.workflow import runtime
+
+_script_engine: Any = None
+
+
+def script_engine() -> Any:
+    global _script_engine
+    if _script_engine is None:
+        from engine.workflow.helpers import SCRIPT_HELPERS
+        from engine.workflow.scripting import make_script_engine
+
+        _script_engine = make_script_engine(helpers=SCRIPT_HELPERS)
+    return _script_engine
+
+
+def actor_of(user: User | None) -> audit.Actor:
+    return audit.Actor(user.id, user.username) if user is not None else audit.SYSTEM
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    instance: ProcessInstance
+    created_tasks: list[HumanTask] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- load / save ------
+def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    instance = session.get(
+        ProcessInstance, instance_id, with_for_update=True, populate_existing=True
+    )
+    if instance is None:
+        raise NotFound("No such process instance.", code="instance_not_found")
+    return instance
+
+
+def _load(instance: ProcessInstance) -> Any:
+    spec, subspecs = definitions.specs_for(instance.definition)
+    return runtime.loads(instance.state, spec, subspecs, script_engine())
+
+
+def _save(
+    session: Session,
+    instance: ProcessInstance,
+    wf: Any,
+    *,
+    now: datetime,
+    site: Site,
+    actor: audit.Actor,
+) -> list[HumanTask]:
+    instance.state = runtime.dumps(wf)
+    instance.serializer_version = runtime.SERIALIZER_VERSION
+    case = session.get(Case, instance.case_id) if instance.case_id else None
+    try:
+        result = projections.sync(session, instance, wf, case=case, now=now, site=site)
+    except StaleDataError as exc:
+        raise Conflict(
+            "Someone else changed this pathway at the same time. Reload and try again.",
+            code="stale_instance",
+        ) from exc
+    for task in result.created:
+        audit.record(
+            session,
+            audit.AuditTag.TASK_CREATED,
+            actor=actor,
+            at=now,
+            case_id=instance.case_id,
+            client_id=task.client_id,
+            instance_id=instance.id,
+            task_id=task.id,
+            details={"bpmn_id": task.bpmn_id, "role": task.role, "priority": task.priority},
+        )
+    if instance.status == "completed":
+        audit.record(
+            session,
+            audit.AuditTag.INSTANCE_COMPLETED,
+            actor=actor,
+            at=now,
+            case_id=instance.case_id,
+            instance_id=instance.id,
+            details={"process": instance.definition.process_key},
+        )
+    return result.created
+
+
+# ---------------------------------------------------------------- start ------------
+def start_process(
+    session: Session,
+    *,
+    process_key: str,
+    case: Case | None,
+    actor: User | None,
+    clock: Clock,
+    data: Mapping[str, Any] | None = None,
+    definition: ProcessDefinition | None = None,
+    parent_instance_id: int | None = None,
+    site: Site = DEFAULT_SITE,
+) -> CommandResult:
+    definition = definition or definitions.latest_definition(session, process_key)
+    assert definition is not None
+    now = clock.now()
+    seed: dict[str, Any] = {}
+    if case is not None:
+        seed = {
+            "case_id": case.id,
+            "client_id": case.client_id,
+            "do_not_contact": case.client.do_not_contact,
+        }
+    seed.update(data or {})
+    spec, subspecs = definitions.specs_for(definition)
+    with runtime.using_clock(clock):
+        wf = runtime.start(spec, subspecs, script_engine(), seed)
+    instance = ProcessInstance(
+        definition_id=definition.id,
+        definition=definition,
+        case_id=case.id if case else None,
+        parent_instance_id=parent_instance_id,
+        status="running",
+        state="",
+        serializer_version=runtime.SERIALIZER_VERSION,
+        started_by_id=actor.id if actor else None,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    who = actor_of(actor)
+    audit.record(
+        session,
+        audit.AuditTag.INSTANCE_STARTED,
+        actor=who,
+        at=now,
+        case_id=instance.case_id,
+        client_id=case.client_id if case else None,
+        instance_id=instance.id,
+        details={"process": definition.process_key, "version": definition.version},
+    )
+    created = _save(session, instance, wf, now=now, site=site, actor=who)
+    return CommandResult(instance, created)
+
+
+# ---------------------------------------------------------------- tasks ------------
+def get_task(session: Session, task_id: int, *, for_update: bool = False) -> HumanTask:
+    task = session.get(HumanTask, task_id, with_for_update=for_update, populate_existing=for_update)
+    if task is None:
+        raise NotFound("No such task.", code="task_not_found")
+    return task
+
+
+def require_open(task: HumanTask) -> None:
+    if task.status != "open":
+        raise Conflict(f"This task is already {task.status}.", code="task_closed")
+
+
+def complete_task(
+    session: Session,
+    *,
+    task_id: int,
+    data: Mapping[str, Any],
+    actor: User,
+    clock: Clock,
+    site: Site = DEFAULT_SITE,
+) -> CommandResult:
+    """Validate the form, complete the task, run to the next wait state. Raises Invalid with
+    field errors (nothing changed), Forbidden, or Conflict when someone else got there first."""
+    from engine.forms import validate
+    from engine.inbox.permissions import require_can_work
+
+    task = get_task(session, task_id, for_update=True)
+    require_open(task)
+    require_can_work(actor, task)
+    instance = _lock_instance(session, task.instance_id)
+    schema = instance.definition.forms.get(task.form) if task.form else None
+    if schema is not None:
+        validate(schema, data)
+    now = clock.now()
+    # Instrument answers become Assessment rows; task data keeps only the scored outcome.
+    clean, outcome = assessments.score_form(session, task, dict(data), actor, now)
+    with runtime.using_clock(clock):
+        wf = _load(instance)
+        runtime.complete(wf, task.spiff_task_id, clean, extra=outcome)
+    task.status = "completed"
+    task.completed_at = now
+    task.completed_by_id = actor.id
+    if task.assignee_id is None:
+        task.assignee_id = actor.id
+    who = actor_of(actor)
+    audit.record(
+        session,
+        audit.AuditTag.TASK_COMPLETED,
+        actor=who,
+        at=now,
+        case_id=task.case_id,
+        client_id=task.client_id,
+        instance_id=instance.id,
+        task_id=task.id,
+        details={"bpmn_id": task.bpmn_id, "fields": sorted(clean)},
+    )
+    created = _save(session, instance, wf, now=now, site=site, actor=who)
+    return CommandResult(instance, created)
+
+
+def deliver_message(
+    session: Session,
+    *,
+    name: str,
+    case_id: int,
+    payload: Mapping[str, Any],
+    actor: User | None,
+    clock: Clock,
+    site: Site = DEFAULT_SITE,
+) -> list[CommandResult]:
+    """Deliver a message to the case's instances waiting for it; if none waits, start every
+    deployed process whose start event catches it (e.g. `discharge`)."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("No such case.", code="case_not_found")
+    now = clock.now()
+    who = actor_of(actor)
+    results = []
+    live = session.scalars(
+        select(ProcessInstance.id)
+        .where(
+            ProcessInstance.case_id == case_id,
+            ProcessInstance.status.not_in(("completed", "cancelled")),
+        )
+        .order_by(ProcessInstance.id)
+    ).all()
+    for instance_id in live:
+        instance = _lock_instance(session, instance_id)
+        with runtime.using_clock(clock):
+            wf = _load(instance)
+            try:
+                runtime.send_message(wf, name, payload)
+            except Invalid:
+                continue
+        audit.record(
+            session,
+            audit.AuditTag.MESSAGE_RECEIVED,
+            actor=who,
+            at=now,
+            case_id=case_id,
+            instance_id=instance.id,
+            details={"message": name, "fields": sorted(payload)},
+        )
+        results.append(
+            CommandResult(instance, _save(session, instance, wf, now=now, site=site, actor=who))
+        )
+    if results:
+        return results
+    for definition in _definitions_started_by(session, name):
+        started = start_process(
+            session,
+            process_key=definition.process_key,
+            case=case,
+            actor=actor,
+            clock=clock,
+            definition=definition,
+            data={"message": dict(payload)},
+            site=site,
+        )
+        instance = started.instance
+        with runtime.using_clock(clock):
+            wf = _load(instance)
+            runtime.send_message(wf, name, payload)
+        results.append(
+            CommandResult(
+                instance,
+                started.created_tasks + _save(session, instance, wf, now=now, site=site, actor=who),
+            )
+        )
+    if not results:
+        raise Invalid(
+            f"No pathway of this case is waiting for the message '{name}'.",
+            code="message_not_expected",
+        )
+    return results
+
+
+def _definitions_started_by(session: Session, message: str) -> list[ProcessDefinition]:
+    keys = session.scalars(select(ProcessDefinition.process_key).distinct()).all()
+    out = []
+    for key in keys:
+        definition = definitions.latest_definition(session, key)
+        assert definition is not None
+        spec, _ = definitions.specs_for(definition)
+        if message in runtime.message_start_names(spec):
+            out.append(definition)
+    return out
+
+
+def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DEFAULT_SITE) -> bool:
+    """Fire one due timer. Returns False when it no longer applies (already fired by another
+    worker, or cancelled): the instance version check makes a stale second firing a no-op."""
+    from engine.timers.models import Timer
+
+    peek = session.get(Timer, timer_id)
+    if peek is None or peek.status != "waiting":
+        return False
+    now = clock.now()
+    if peek.due_at > now:
+        return False
+    instance = _lock_instance(session, peek.instance_id)
+    # Re-read under the instance lock: a worker that fired this timer while we waited has
+    # committed by now, and its projection says so.
+    timer = session.get(Timer, timer_id, populate_existing=True)
+    if timer is None or timer.status != "waiting":
+        return False
+    with runtime.using_clock(clock):
+        wf = _load(instance)
+        runtime.fire_timers(wf)
+    audit.record(
+        session,
+        audit.AuditTag.TIMER_FIRED,
+        actor=audit.SYSTEM,
+        at=now,
+        case_id=instance.case_id,
+        instance_id=instance.id,
+        details={
+            "bpmn_id": timer.bpmn_id,
+            "timer_id": timer.id,
+            "due_at": timer.due_at.isoformat(),
+        },
+    )
+    _save(session, instance, wf, now=now, site=site, actor=audit.SYSTEM)
+    if timer.status == "waiting":  # not yet due by the engine's strict clock: free it for a retry
+        timer.lease_owner = None
+        timer.lease_expires_at = None
+        return False
+    return True
+
+
+def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound("No such process instance.", code="instance_not_found")
+    return instance
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    instance: ProcessInstance
+    completed: set[str]
+    active: set[str]
+    waiting: set[str]
+    data: dict[str, Any]
+
+
+def describe_instance(session: Session, instance_id: int) -> InstanceView:
+    """What the diagram view marks: completed, active (ready human tasks) and waiting elements."""
+    instance = get_instance(session, instance_id)
+    wf = _load(instance)
+    active = {t.bpmn_id for t in runtime.ready_human_tasks(wf)}
+    waiting = {t.bpmn_id for t in runtime.waiting_timers(wf)}
+    return InstanceView(instance, runtime.completed_bpmn_ids(wf), active, waiting, dict(wf.data))

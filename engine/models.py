@@ -1,0 +1,27 @@
+"""Imports every model so Base.metadata is complete (for Alembic and tests)."""
+
+from engine.accounts.models import ApiToken, Role, User, UserRole
+from engine.assessments.models import Assessment
+from engine.audit.models import AuditEvent
+from engine.cases.models import Case, Client
+from engine.db import Base
+from engine.definitions.models import ProcessDefinition
+from engine.inbox.models import HumanTask
+from engine.instances.models import ProcessInstance
+from engine.timers.models import Timer
+
+__all__ = [
+    "ApiToken",
+    "Assessment",
+    "AuditEvent",
+    "Base",
+    "Case",
+    "Client",
+    "HumanTask",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "Role",
+    "Timer",
+    "User",
+    "UserRole",
+]

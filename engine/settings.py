@@ -1,0 +1,47 @@
+"""Settings are read from CAREBRIDGE_* once, at the edge, and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'carebridge.sqlite3'}"
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    scheduler: str = "embedded"  # embedded | off
+    site_timezone: str = "America/New_York"
+    holiday_country: str = "US"
+    holiday_subdivision: str | None = None
+    processes_dir: Path = ROOT / "processes"
+    forms_dir: Path = ROOT / "forms"
+    script_timeout_s: float = 1.0
+    timer_lease_s: int = 60
+    demo_password: str | None = None
+    testing: bool = False
+
+
+_ENV = {
+    "database_url": "CAREBRIDGE_DATABASE_URL",
+    "secret_key": "CAREBRIDGE_SECRET_KEY",
+    "scheduler": "CAREBRIDGE_SCHEDULER",
+    "site_timezone": "CAREBRIDGE_TIMEZONE",
+    "holiday_country": "CAREBRIDGE_HOLIDAY_COUNTRY",
+    "holiday_subdivision": "CAREBRIDGE_HOLIDAY_SUBDIVISION",
+    "demo_password": "CAREBRIDGE_DEMO_PASSWORD",
+}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {}
+    for name, var in _ENV.items():
+        if os.environ.get(var):
+            values[name] = os.environ[var]
+    values.update(overrides)
+    return replace(Settings(), **values)

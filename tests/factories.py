@@ -1,0 +1,75 @@
+"""factory_boy factories for plain rows; workflow state is always built through the services."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from typing import Any
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.accounts.models import Role, User
+from engine.cases.models import Client
+
+_ALL: list[type[SQLAlchemyModelFactory]] = []
+
+
+def bind(session: Session) -> None:
+    for f in _ALL:
+        f._meta.sqlalchemy_session = session
+
+
+class _Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_persistence = "flush"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _ALL.append(cls)
+
+
+class UserFactory(_Base):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    display_name = factory.LazyAttribute(lambda o: o.username.title())
+    timezone = "America/New_York"
+    active = True
+
+    @factory.post_generation
+    def role_keys(self: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if not extracted:
+            return
+        session = UserFactory._meta.sqlalchemy_session
+        roles = session.scalars(select(Role).where(Role.key.in_(list(extracted)))).all()
+        self.roles = list(roles)
+        session.flush()
+
+
+# Role-specific shorthands: SocialWorkerFactory() == UserFactory(role_keys=("social_worker",)).
+SocialWorkerFactory = functools.partial(UserFactory, role_keys=("social_worker",))
+NurseFactory = functools.partial(UserFactory, role_keys=("nurse",))
+SupervisorFactory = functools.partial(UserFactory, role_keys=("supervisor",))
+AdminFactory = functools.partial(UserFactory, role_keys=("admin",))
+
+
+class ClientFactory(_Base):
+    class Meta:
+        model = Client
+
+    given_name = factory.Iterator(["Ana", "Ben", "Chloe", "Dev", "Esi"])
+    family_name = factory.Sequence(lambda n: f"Client{n}")
+    birth_date = date(1960, 5, 17)
+    mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
+    do_not_contact = False
+
+
+def client_payload(**overrides: Any) -> dict[str, Any]:
+    data = {"given_name": "Rosa", "family_name": "Diaz", "birth_date": "1958-04-02", "mrn": None}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
