@@ -153,15 +153,20 @@ def serve(env: Env, host: str, port: int) -> None:
     """Serve the web app, with the embedded timer scheduler unless CAREBRIDGE_SCHEDULER=off."""
     from web import create_app
 
-    app = create_app(env.settings)
     runner = None
     if env.settings.scheduler == "embedded":
         from scheduler import TimerRunner
 
         runner = TimerRunner(env.sessions, site=env.site, lease_s=env.settings.timer_lease_s)
         runner.start()
-        app.config["CAREBRIDGE_AFTER_COMMIT"] = runner.nudge
+    app = create_app(env.settings, after_commit=runner.nudge if runner else None)
     click.echo(f"CareBridge on http://{host}:{port}/")
+    from engine import demo as demo_data
+
+    if demo_data.PASSWORD_FILE.exists() or env.settings.demo_password:
+        password = env.settings.demo_password or demo_data.PASSWORD_FILE.read_text().strip()
+        users = ", ".join(u[0] for u in demo_data.DEMO_USERS)
+        click.echo(f"Demo logins: {users} — password: {password}")
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

@@ -38,10 +38,31 @@ _ENV = {
 }
 
 
+SECRET_FILE = ROOT / "var" / "secret-key"
+
+
+def _stable_secret() -> str:
+    """Without CAREBRIDGE_SECRET_KEY, one key is generated once and kept in var/, so sessions
+    survive restarts and every worker process of one install signs cookies alike."""
+    try:
+        return SECRET_FILE.read_text().strip()
+    except FileNotFoundError:
+        SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        fd = os.open(SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+    except OSError:
+        return secrets.token_hex(32)
+
+
 def load_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {}
     for name, var in _ENV.items():
         if os.environ.get(var):
             values[name] = os.environ[var]
     values.update(overrides)
+    if "secret_key" not in values:
+        values["secret_key"] = _stable_secret()
     return replace(Settings(), **values)

@@ -48,13 +48,43 @@ def _due_at(task: runtime.ReadyTask, now: datetime, site: Site) -> datetime:
     return now + runtime.iso_duration(DEFAULT_DUE, now)
 
 
+def _on_call(session: Session, role: str | None) -> int | None:
+    """The on-call member of a role (a crisis must land on one person at once, not a queue)."""
+    from engine.accounts.models import Role, User
+
+    return session.scalar(
+        select(User.id)
+        .join(User.roles)
+        .where(Role.key == role, User.on_call.is_(True), User.active.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    )
+
+
+def _assignee(
+    session: Session, case: Case | None, t: runtime.ReadyTask, role: str | None
+) -> int | None:
+    """`assignTo=on_call` sends the task to the role's on-call member; otherwise the case's
+    primary social worker keeps continuity on social_worker lanes; else the role's queue."""
+    if t.properties.get("assignTo") == "on_call":
+        on_call = _on_call(session, role)
+        if on_call is not None:
+            return on_call
+    if role == "social_worker" and case is not None and case.primary_social_worker_id:
+        return case.primary_social_worker_id
+    return None
+
+
 def _new_task(
-    instance: ProcessInstance, case: Case | None, t: runtime.ReadyTask, now: datetime, site: Site
+    session: Session,
+    instance: ProcessInstance,
+    case: Case | None,
+    t: runtime.ReadyTask,
+    now: datetime,
+    site: Site,
 ) -> HumanTask:
     role = role_for_lane(t.lane)
-    assignee_id = None
-    if role == "social_worker" and case is not None and case.primary_social_worker_id:
-        assignee_id = case.primary_social_worker_id  # continuity of care
+    assignee_id = _assignee(session, case, t, role)
     priority = _priority(t)
     return HumanTask(
         instance_id=instance.id,
@@ -100,7 +130,7 @@ def sync(
     created = []
     for task_id, t in ready.items():
         if task_id not in open_rows:
-            row = _new_task(instance, case, t, now, site)
+            row = _new_task(session, instance, case, t, now, site)
             session.add(row)
             created.append(row)
     cancelled = []
