@@ -1,0 +1,704 @@
+"""The OpenAPI 3.1 document of the JSON API, served at /api/v1/openapi.json.
+
+Kept as Python data beside the views; tests/web/api/test_openapi.py fails when a route of
+the app is missing here or this document names a route the app does not have."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.api import bp
+from web.api.common import public
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _obj(required: list[str] | None = None, **props: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    names = {
+        400: "BadRequest",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "NotFound",
+        409: "Conflict",
+        422: "Unprocessable",
+    }
+    return {str(s): {"$ref": f"#/components/responses/{names[s]}"} for s in statuses}
+
+
+def _body(schema: dict[str, Any], description: str, media: str = JSON) -> dict[str, Any]:
+    return {"required": True, "description": description, "content": {media: {"schema": schema}}}
+
+
+def _path_param(name: str, description: str, kind: str = "integer") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": kind},
+    }
+
+
+def _query(
+    name: str, description: str, schema: dict[str, Any], required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema,
+    }
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+DATETIME = {"type": "string", "format": "date-time"}
+NULL_STR = {"type": ["string", "null"]}
+NULL_INT = {"type": ["integer", "null"]}
+NULL_DATETIME = {"type": ["string", "null"], "format": "date-time"}
+ANY_OBJ = {"type": "object", "additionalProperties": True}
+
+TASK_FIELDS = {
+    "id": INT,
+    "name": STR,
+    "bpmn_id": STR,
+    "process_key": STR,
+    "case_id": NULL_INT,
+    "client_id": NULL_INT,
+    "client_name": NULL_STR,
+    "role": NULL_STR,
+    "assignee": {"type": ["string", "null"], "description": "Username of the holder."},
+    "priority": {"type": "string", "enum": ["routine", "urgent", "asap", "stat"]},
+    "due_at": DATETIME,
+    "created_at": DATETIME,
+    "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+    "overdue": BOOL,
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj(
+        ["error"],
+        error=_obj(
+            ["code", "message", "details"],
+            code={"type": "string", "description": "Stable, machine-readable code."},
+            message={"type": "string", "description": "Safe to show a clinician."},
+            details={
+                "description": "Field errors ({field, message}) or, for a rejected deployment, "
+                "problems ({file, element_id, line, message}).",
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "items": {"oneOf": [_ref("FieldError"), _ref("DeploymentProblem")]},
+                    },
+                    {"type": "object"},
+                ],
+            },
+        ),
+    ),
+    "FieldError": _obj(["field", "message"], field=STR, message=STR),
+    "DeploymentProblem": _obj(
+        ["file", "element_id", "line", "message"],
+        file=STR,
+        element_id=NULL_STR,
+        line=NULL_INT,
+        message=STR,
+    ),
+    "Task": _obj(list(TASK_FIELDS), **TASK_FIELDS),
+    "TaskDetail": {
+        "allOf": [
+            _ref("Task"),
+            _obj(
+                ["form_schema", "ui_schema", "instructions", "can_complete"],
+                form_schema={"type": ["object", "null"], "description": "JSON Schema of the form."},
+                ui_schema={
+                    "type": ["object", "null"],
+                    "description": "UI hints (ui:widget, ui:order, ...).",
+                },
+                instructions={
+                    "type": ["string", "null"],
+                    "description": "Markdown rendered from the task data; "
+                    "data values are HTML-escaped.",
+                },
+                can_complete=BOOL,
+            ),
+        ]
+    },
+    "TaskResponse": _obj(["task"], task=_ref("Task")),
+    "Counts": _obj(
+        ["mine", "team", "overdue", "followup", "all"],
+        mine=INT,
+        team=INT,
+        overdue=INT,
+        followup=INT,
+        all=INT,
+    ),
+    "TaskList": _obj(
+        ["tasks", "next_cursor", "counts"],
+        tasks={"type": "array", "items": _ref("Task")},
+        next_cursor={
+            "type": ["string", "null"],
+            "description": "Pass as `after` for the next page.",
+        },
+        counts=_ref("Counts"),
+    ),
+    "Client": _obj(
+        [
+            "id",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "mrn",
+            "phone",
+            "preferred_language",
+            "postal_code",
+        ],
+        id=INT,
+        given_name=STR,
+        family_name=STR,
+        birth_date={"type": "string", "format": "date"},
+        mrn=NULL_STR,
+        phone=NULL_STR,
+        preferred_language=NULL_STR,
+        postal_code=NULL_STR,
+    ),
+    "ClientInput": _obj(
+        ["given_name", "family_name", "birth_date"],
+        given_name={"type": "string", "maxLength": 120},
+        family_name={"type": "string", "maxLength": 120},
+        birth_date={"type": "string", "format": "date"},
+        mrn={"type": "string", "maxLength": 40},
+        phone={"type": "string", "maxLength": 40},
+        preferred_language={"type": "string", "maxLength": 40},
+        postal_code={"type": "string", "maxLength": 20},
+    ),
+    "CaseInput": _obj(
+        ["client", "reason"],
+        client=_ref("ClientInput"),
+        reason={"type": "string", "maxLength": 4000},
+        pathway={"type": "string", "default": "care_pathway"},
+    ),
+    "Case": _obj(
+        [
+            "id",
+            "status",
+            "reason",
+            "opened_at",
+            "flags",
+            "do_not_contact",
+            "client",
+            "primary_social_worker",
+            "tasks",
+            "instances",
+            "assessments",
+        ],
+        id=INT,
+        status=STR,
+        reason=STR,
+        opened_at=DATETIME,
+        flags=ANY_OBJ,
+        do_not_contact=BOOL,
+        client=_ref("Client"),
+        primary_social_worker=NULL_STR,
+        tasks={"type": "array", "items": _ref("Task")},
+        instances={
+            "type": "array",
+            "items": _obj(
+                ["id", "process_key", "version", "status"],
+                id=INT,
+                process_key=STR,
+                version=INT,
+                status=STR,
+            ),
+        },
+        assessments={
+            "type": "array",
+            "items": _obj(
+                [
+                    "instrument",
+                    "version",
+                    "score",
+                    "band",
+                    "flags",
+                    "risk_level",
+                    "administered_at",
+                ],
+                instrument=STR,
+                version=STR,
+                score=NULL_INT,
+                band=NULL_STR,
+                flags={"type": "array", "items": STR},
+                risk_level=NULL_STR,
+                administered_at=DATETIME,
+            ),
+        },
+    ),
+    "CaseCreated": _obj(
+        ["id", "case_id", "instance_id", "case"],
+        id=INT,
+        case_id=INT,
+        instance_id=INT,
+        case=_ref("Case"),
+    ),
+    "TimelineEvent": _obj(
+        ["at", "actor", "action", "details"], at=DATETIME, actor=STR, action=STR, details=ANY_OBJ
+    ),
+    "Definition": _obj(
+        ["id", "process_key", "name", "version", "sha256", "deployed_at", "running_instances"],
+        id=INT,
+        process_key=STR,
+        name=STR,
+        version=INT,
+        sha256=STR,
+        deployed_at=DATETIME,
+        running_instances=INT,
+    ),
+    "DeployResult": _obj(
+        ["definitions", "created"],
+        definitions={"type": "array", "items": _ref("Definition")},
+        created={
+            "type": "array",
+            "items": STR,
+            "description": "Process keys stored as a new version.",
+        },
+        warnings={"type": "array", "items": _ref("DeploymentProblem")},
+    ),
+    "Instance": _obj(
+        [
+            "id",
+            "status",
+            "process_key",
+            "version",
+            "case_id",
+            "next_timer_at",
+            "completed",
+            "active",
+            "waiting",
+        ],
+        id=INT,
+        status=STR,
+        process_key=STR,
+        version={
+            "type": "integer",
+            "description": "Version of the definition the instance runs on.",
+        },
+        case_id=NULL_INT,
+        next_timer_at=NULL_DATETIME,
+        completed={"type": "array", "items": STR, "description": "BPMN ids of completed elements."},
+        active={"type": "array", "items": STR, "description": "BPMN ids of ready human tasks."},
+        waiting={"type": "array", "items": STR, "description": "BPMN ids of waiting timers."},
+    ),
+    "MessageInput": _obj(["name", "case_id"], name=STR, case_id=INT, payload=ANY_OBJ),
+    "ScoreInput": _obj(
+        ["answers"],
+        answers={
+            "type": "object",
+            "description": "Keyed q1..qN in item order (C-SSRS adds q6_recent); see CARE.md.",
+        },
+    ),
+    "ScoreResult": _obj(
+        ["score", "band", "flags", "risk_level"],
+        score=NULL_INT,
+        band=NULL_STR,
+        flags={"type": "array", "items": STR},
+        risk_level={"type": ["string", "null"], "enum": ["none", "low", "moderate", "high", None]},
+    ),
+    "Instrument": _obj(
+        ["key", "title", "version"], key=STR, title=STR, version=STR, attribution=STR
+    ),
+    "AuditEvent": _obj(
+        ["id", "at", "actor", "action", "category", "case_id", "client_id", "task_id", "details"],
+        id=INT,
+        at=DATETIME,
+        actor=STR,
+        action=STR,
+        category=STR,
+        case_id=NULL_INT,
+        client_id=NULL_INT,
+        task_id=NULL_INT,
+        details=ANY_OBJ,
+    ),
+    "Health": _obj(["status", "database"], status=STR, database=STR),
+}
+
+_ERROR_RESPONSES = {
+    "BadRequest": "Malformed request: missing or invalid JSON body, unknown parameter value, "
+    "or (cookie sessions) a POST that is neither JSON nor multipart.",
+    "Unauthorized": "No session cookie and no valid `Authorization: Bearer` token.",
+    "Forbidden": "The signed-in user's roles do not allow this.",
+    "NotFound": "No such resource.",
+    "Conflict": "Already done, done by someone else at the same time, or stale.",
+    "Unprocessable": "Invalid input; `details` names each field (or diagram element).",
+}
+
+TASK_ID = _path_param("task_id", "Human task id.")
+CASE_ID = _path_param("case_id", "Case id.")
+TASK_RESPONSE = {"200": _json(_ref("TaskResponse"), "The task after the command.")}
+
+
+def _op(
+    op_id: str, summary: str, tag: str, responses: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "operationId": op_id,
+        "summary": summary,
+        "tags": [tag],
+        "responses": responses,
+        **extra,
+    }
+
+
+PATHS: dict[str, Any] = {
+    "/api/v1/tasks": {
+        "get": _op(
+            "listTasks",
+            "One page of an inbox view, with the count of every view.",
+            "tasks",
+            {"200": _json(_ref("TaskList"), "A page of tasks."), **_errors(400, 401)},
+            parameters=[
+                _query(
+                    "view",
+                    "Which queue.",
+                    {
+                        "type": "string",
+                        "enum": ["mine", "team", "overdue", "followup", "all"],
+                        "default": "mine",
+                    },
+                ),
+                _query(
+                    "sort",
+                    "Order.",
+                    {"type": "string", "enum": ["due", "priority"], "default": "due"},
+                ),
+                _query(
+                    "limit",
+                    "Page size.",
+                    {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                ),
+                _query("after", "Cursor from the previous page's next_cursor.", STR),
+                _query("client", "Filter: part of the client's given or family name.", STR),
+                _query("task_type", "Filter: the task's BPMN id (e.g. intake).", STR),
+            ],
+        )
+    },
+    "/api/v1/tasks/{task_id}": {
+        "get": _op(
+            "getTask",
+            "A task with its form schema, UI hints and rendered instructions (audited).",
+            "tasks",
+            {
+                "200": _json(_obj(["task"], task=_ref("TaskDetail")), "The task."),
+                **_errors(401, 403, 404),
+            },
+            parameters=[TASK_ID],
+        )
+    },
+    "/api/v1/tasks/{task_id}/claim": {
+        "post": _op(
+            "claimTask",
+            "Take an unclaimed task of one of your roles.",
+            "tasks",
+            {**TASK_RESPONSE, **_errors(400, 401, 403, 404, 409)},
+            parameters=[TASK_ID],
+        )
+    },
+    "/api/v1/tasks/{task_id}/release": {
+        "post": _op(
+            "releaseTask",
+            "Give a task back to its role's queue (holder, supervisor or admin).",
+            "tasks",
+            {**TASK_RESPONSE, **_errors(400, 401, 403, 404, 409)},
+            parameters=[TASK_ID],
+        )
+    },
+    "/api/v1/tasks/{task_id}/assign": {
+        "post": _op(
+            "assignTask",
+            "Hand a task to a user (supervisors and admins; a holder may delegate their own).",
+            "tasks",
+            {**TASK_RESPONSE, **_errors(400, 401, 403, 404, 409, 422)},
+            parameters=[TASK_ID],
+            requestBody=_body(
+                _obj(["user"], user={"type": "string", "description": "Username."}),
+                "The new holder.",
+            ),
+        )
+    },
+    "/api/v1/tasks/{task_id}/complete": {
+        "post": _op(
+            "completeTask",
+            "Submit the task's form; the pathway runs to its next wait state.",
+            "tasks",
+            {
+                "200": _json(
+                    _obj(
+                        ["task", "next_tasks"],
+                        task=_ref("Task"),
+                        next_tasks={"type": "array", "items": _ref("Task")},
+                    ),
+                    "The completed task and the tasks it created.",
+                ),
+                **_errors(400, 401, 403, 404, 409, 422),
+            },
+            parameters=[TASK_ID],
+            requestBody=_body(
+                _obj(["data"], data=ANY_OBJ), "The form data, validated against the task's schema."
+            ),
+        )
+    },
+    "/api/v1/cases": {
+        "post": _op(
+            "openCase",
+            "Register (or find by MRN) a client, open a case and start its pathway.",
+            "cases",
+            {
+                "201": {
+                    **_json(_ref("CaseCreated"), "The new case."),
+                    "headers": {"Location": {"description": "URL of the case.", "schema": STR}},
+                },
+                **_errors(400, 401, 403, 409, 422),
+            },
+            requestBody=_body(_ref("CaseInput"), "Client demographics, reason and pathway."),
+        )
+    },
+    "/api/v1/cases/{case_id}": {
+        "get": _op(
+            "getCase",
+            "A case with its client, tasks, instances and assessments (each read is audited).",
+            "cases",
+            {
+                "200": _json(_obj(["case"], case=_ref("Case")), "The case."),
+                **_errors(401, 403, 404),
+            },
+            parameters=[CASE_ID],
+        )
+    },
+    "/api/v1/cases/{case_id}/timeline": {
+        "get": _op(
+            "getCaseTimeline",
+            "Every event of the case, oldest first (the read is audited).",
+            "cases",
+            {
+                "200": _json(
+                    _obj(["events"], events={"type": "array", "items": _ref("TimelineEvent")}),
+                    "Events.",
+                ),
+                **_errors(401, 403, 404),
+            },
+            parameters=[CASE_ID],
+        )
+    },
+    "/api/v1/process-definitions": {
+        "get": _op(
+            "listDefinitions",
+            "Every deployed version with its running instance count.",
+            "definitions",
+            {
+                "200": _json(
+                    _obj(
+                        ["definitions"], definitions={"type": "array", "items": _ref("Definition")}
+                    ),
+                    "Definitions.",
+                ),
+                **_errors(401),
+            },
+        ),
+        "post": _op(
+            "deployDefinitions",
+            "Validate and deploy diagrams (admins). Identical content is a no-op (200).",
+            "definitions",
+            {
+                "200": _json(_ref("DeployResult"), "Nothing changed: `created` is empty."),
+                "201": _json(_ref("DeployResult"), "Version N+1 stored for each changed process."),
+                **_errors(400, 401, 403, 422),
+            },
+            requestBody=_body(
+                _obj(
+                    ["bpmn"],
+                    bpmn={
+                        "type": "array",
+                        "items": {"type": "string", "contentMediaType": "application/xml"},
+                    },
+                    forms={"type": "array", "items": {"type": "string", "contentMediaType": JSON}},
+                ),
+                "One or more `bpmn` files (.bpmn/.dmn) and optional `forms` "
+                "(JSON Schema / UI schema).",
+                media="multipart/form-data",
+            ),
+        ),
+    },
+    "/api/v1/process-definitions/{definition_id}/xml": {
+        "get": _op(
+            "getDefinitionXml",
+            "Download the BPMN XML of one version.",
+            "definitions",
+            {
+                "200": {"description": "The XML.", "content": {"application/xml": {"schema": STR}}},
+                **_errors(401, 404),
+            },
+            parameters=[_path_param("definition_id", "Definition (version) id.")],
+        )
+    },
+    "/api/v1/process-instances/{instance_id}": {
+        "get": _op(
+            "getInstance",
+            "An instance with its completed, active and waiting elements.",
+            "instances",
+            {
+                "200": _json(_obj(["instance"], instance=_ref("Instance")), "The instance."),
+                **_errors(401, 403, 404),
+            },
+            parameters=[_path_param("instance_id", "Process instance id.")],
+        )
+    },
+    "/api/v1/messages": {
+        "post": _op(
+            "deliverMessage",
+            "Deliver a message to the case's waiting instances (or start a process it starts).",
+            "instances",
+            {
+                "200": _json(
+                    _obj(["delivered"], delivered={"type": "array", "items": INT}),
+                    "Instances that received it.",
+                ),
+                **_errors(400, 401, 403, 404, 409, 422),
+            },
+            requestBody=_body(_ref("MessageInput"), "The message."),
+        )
+    },
+    "/api/v1/instruments": {
+        "get": _op(
+            "listInstruments",
+            "The screening instruments that can be scored.",
+            "instruments",
+            {
+                "200": _json(
+                    _obj(
+                        ["instruments"], instruments={"type": "array", "items": _ref("Instrument")}
+                    ),
+                    "Instruments.",
+                ),
+                **_errors(401),
+            },
+        )
+    },
+    "/api/v1/instruments/{key}/score": {
+        "post": _op(
+            "scoreInstrument",
+            "Score answers to phq2, phq9, gad7, ahc_hrsn, cssrs (or a site instrument).",
+            "instruments",
+            {
+                "200": _json(_ref("ScoreResult"), "Score, band, flags and risk level."),
+                **_errors(400, 401, 404, 422),
+            },
+            parameters=[_path_param("key", "Instrument key, e.g. phq9.", "string")],
+            requestBody=_body(_ref("ScoreInput"), "The answers."),
+        )
+    },
+    "/api/v1/audit": {
+        "get": _op(
+            "listAuditEvents",
+            "A case's audit rows, newest first (admins; the read is itself audited).",
+            "audit",
+            {
+                "200": _json(
+                    _obj(["events"], events={"type": "array", "items": _ref("AuditEvent")}),
+                    "Events.",
+                ),
+                **_errors(400, 401, 403, 404),
+            },
+            parameters=[
+                _query("case", "Case id.", INT, required=True),
+                _query(
+                    "limit",
+                    "At most this many rows.",
+                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500},
+                ),
+            ],
+        )
+    },
+    "/api/v1/openapi.json": {
+        "get": _op(
+            "getOpenApi",
+            "This document.",
+            "meta",
+            {"200": _json({"type": "object"}, "The OpenAPI 3.1 document.")},
+            security=[],
+        )
+    },
+    "/healthz": {
+        "get": _op(
+            "health",
+            "Liveness and database reachability.",
+            "meta",
+            {
+                "200": _json(_ref("Health"), "Healthy."),
+                "503": _json(_ref("Health"), "The database does not answer."),
+            },
+            security=[],
+        )
+    },
+    "/metrics": {
+        "get": _op(
+            "metrics",
+            "Prometheus text: request counts and latencies, open tasks by role, "
+            "overdue tasks, timer lag.",
+            "meta",
+            {"200": {"description": "Metrics.", "content": {"text/plain": {"schema": STR}}}},
+            security=[],
+        )
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "CareBridge API",
+        "version": "1",
+        "description": "Task inbox, cases, pathways and screening instruments for hospital "
+        'social work. Errors are `{"error": {"code", "message", "details"}}`. A POST '
+        "authenticated by the session cookie must be application/json (or multipart/form-data "
+        "with an X-CSRFToken header).",
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+    "tags": [
+        {"name": t}
+        for t in ("tasks", "cases", "definitions", "instances", "instruments", "audit", "meta")
+    ],
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "responses": {name: _json(_ref("Error"), text) for name, text in _ERROR_RESPONSES.items()},
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`carebridge token create USERNAME`",
+            },
+            "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+        },
+    },
+}
+
+
+@bp.get("/openapi.json")
+@public
+def openapi_document() -> Any:
+    return DOCUMENT

@@ -1,0 +1,63 @@
+"""The app factory. Side-effect free: builds settings, sessions, blueprints and error
+handlers; never migrates, queries, sleeps or starts the scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.calendar import Site
+from engine.clock import Clock, SystemClock
+from engine.db import make_sessionmaker
+from engine.settings import Settings, load_settings
+from web import auth, errors
+from web.deps import Deps
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
+    after_commit: Callable[[], None] | None = None,
+    config: dict[str, Any] | None = None,
+) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        TESTING=settings.testing,
+    )
+    app.config.update(config or {})
+    app.extensions["carebridge"] = Deps(
+        settings=settings,
+        sessions=sessions or make_sessionmaker(settings.database_url),
+        clock=clock or SystemClock(),
+        site=Site(settings.site_timezone, settings.holiday_country, settings.holiday_subdivision),
+        after_commit=after_commit,
+    )
+    auth.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from web.api import bp as api_bp
+    from web.health import bp as health_bp
+    from web.pages import register as register_pages
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)  # /healthz and /metrics at the root
+    register_pages(app)

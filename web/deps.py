@@ -1,0 +1,45 @@
+"""What views need from the outside world, built once in create_app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.calendar import Site
+from engine.clock import Clock
+from engine.settings import Settings
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    clock: Clock
+    site: Site
+    after_commit: Callable[[], None] | None = None
+
+
+def deps() -> Deps:
+    return current_app.extensions["carebridge"]
+
+
+def sessions() -> sessionmaker[Session]:
+    return deps().sessions
+
+
+def clock() -> Clock:
+    return deps().clock
+
+
+def site() -> Site:
+    return deps().site
+
+
+def committed() -> None:
+    """Tell the embedded scheduler that a command committed (it may have created a timer)."""
+    hook = deps().after_commit
+    if hook is not None:
+        hook()
