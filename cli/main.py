@@ -234,6 +234,17 @@ def demo(env: Env) -> None:
         sys.exit(1)
 
 
+@main.command("rebuild-projections")
+@pass_env
+def rebuild_projections(env: Env) -> None:
+    """Re-derive the inbox and timer rows of every live instance from its stored state."""
+    from engine.instances.services import rebuild_projections as rebuild
+
+    with env.sessions.begin() as session:
+        count = rebuild(session, clock=SystemClock(), site=env.site)
+    click.echo(f"projections rebuilt for {count} live instance(s)")
+
+
 @main.group("audit")
 def audit_group() -> None:
     """Audit trail tools."""

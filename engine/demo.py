@@ -107,6 +107,14 @@ REFERRAL = {
     "contact_made": True,
     "consent_to_share_recorded": True,
 }
+HOUSING_REFERRAL = {
+    "referral_made": True,
+    "need": "housing",
+    "organisation_name": "City Housing Help Desk",
+    "service": "Emergency rental assistance",
+    "consent_to_share_recorded": True,
+}
+ACKNOWLEDGE = {"response": "at_bedside"}
 CRISIS = {
     "risk_summary": "Screen positive for active ideation with intent.",
     "actions_taken": ["stayed_with_client"],
@@ -120,6 +128,18 @@ SAFETY = {
     "belongings_searched": True,
     "physician_notified": True,
     "precautions_started_at": "2026-03-02T10:20:00-05:00",
+}
+
+SAFETY_PLAN = {
+    "plan_status": "completed",
+    "warning_signs": "Can't sleep; stops answering the phone.",
+    "internal_coping": "Walk; music; cold shower.",
+    "distraction_people_places": "Brother Mike; the gym.",
+    "people_to_ask_for_help": "Mike (brother), 555-0142.",
+    "professionals_and_agencies": "Outpatient clinic; 988 Suicide & Crisis Lifeline.",
+    "lifeline_988_listed": True,
+    "making_environment_safe": "Mike holds the medication; no firearms at home.",
+    "copy_given": True,
 }
 
 
@@ -146,8 +166,11 @@ STEP_DATA: dict[str, Callable[[], dict[str, Any]]] = {
     "intake": lambda: dict(INTAKE),
     "assessment": assessment,
     "care_plan": care_plan,
-    "referral": lambda: dict(REFERRAL),
-    "crisis_intervention": lambda: dict(CRISIS),
+    "send_referral": lambda: dict(REFERRAL),
+    "acknowledge_crisis": lambda: dict(ACKNOWLEDGE),
+    "crisis_response": lambda: dict(CRISIS),
+    "crisis_safety_plan": lambda: dict(SAFETY_PLAN),
+    "safety_plan": lambda: dict(SAFETY_PLAN),
     "safety_precautions": lambda: dict(SAFETY),
     "followup_review": followup,
     "close_case": lambda: dict(CLOSING),
@@ -178,7 +201,9 @@ DEMO_CLIENTS = (
             ("intake", None),
             ("assessment", assessment(ahc=AHC_FOOD_HOUSING)),
             ("care_plan", care_plan(("food", "housing"))),
-            ("referral", None),
+            # One referral instance per need, opened in the plan's order: food, then housing.
+            ("send_referral", None),
+            ("send_referral", HOUSING_REFERRAL),
         ),
         frozenset({"timer:followup_wait"}),
     ),
@@ -209,7 +234,7 @@ DEMO_CLIENTS = (
                 ),
             ),
         ),
-        frozenset({"crisis_intervention", "safety_precautions"}),
+        frozenset({"acknowledge_crisis", "safety_precautions"}),
     ),
     DemoClient(
         "Aisha",
@@ -304,11 +329,12 @@ def run_demo(
             )
             echo(f"{name}: case {case.id} opened by {worker.username}")
             for bpmn_id, data in demo.steps:
-                [task] = [
+                # The oldest open task of that kind (a care plan opens one referral per need).
+                task = next(
                     t
                     for t in inbox.tasks_for_case(session, case.id)
                     if t.status == "open" and t.bpmn_id == bpmn_id
-                ]
+                )
                 actor = (
                     session.get(User, task.assignee_id)
                     if task.assignee_id

@@ -8,6 +8,7 @@ from engine.db import Base
 from engine.definitions.models import ProcessDefinition
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
+from engine.referrals.models import CommunityResource, Consent, Referral, ReferralEvent
 from engine.timers.models import Timer
 
 __all__ = [
@@ -17,9 +18,13 @@ __all__ = [
     "Base",
     "Case",
     "Client",
+    "CommunityResource",
+    "Consent",
     "HumanTask",
     "ProcessDefinition",
     "ProcessInstance",
+    "Referral",
+    "ReferralEvent",
     "Role",
     "Timer",
     "User",

@@ -7,15 +7,27 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    SessionTransactionOrigin,
+)
 
 from engine.audit.models import AuditEvent
 
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 0x0CA3EB41D6E  # any constant: serializes appends to the chain on PostgreSQL
+# session.info keys: this transaction's last written hash, and its recorded, unwritten events.
+_HEAD = "carebridge.audit_head"
+_PENDING = "carebridge.audit_pending"
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HEAD_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+_INSERT = insert(AuditEvent.__table__)
 
 
 class AuditTag(StrEnum):
@@ -57,7 +69,7 @@ def _digest(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def _hashed_fields(ev: AuditEvent) -> dict[str, Any]:
+def _hashed_fields(ev: Any) -> dict[str, Any]:
     return {
         "at": ev.at.isoformat(),
         "actor_id": ev.actor_id,
@@ -84,30 +96,92 @@ def record(
     instance_id: int | None = None,
     task_id: int | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event. Details hold ids and field names, never note text."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    # SQLite: BEGIN IMMEDIATE (engine.db) already serializes writers.
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    ev = AuditEvent(
-        at=at,
-        actor_id=actor.id,
-        actor=actor.name,
-        action=str(action),
-        category=category,
-        case_id=case_id,
-        client_id=client_id,
-        instance_id=instance_id,
-        task_id=task_id,
-        details=details or {},
-        prev_hash=prev or GENESIS,
-        hash="",
-    )
-    ev.hash = _digest(ev.prev_hash, _hashed_fields(ev))
-    session.add(ev)
-    session.flush()  # the next record() in this transaction must see this row's hash
-    return ev
+) -> None:
+    """Append one event to this transaction. Details hold ids and field names, never note text.
+
+    The row is written when the transaction commits, or earlier when the session is asked
+    something about audit_events (see _write_before_reads): appending links every row of the
+    transaction to the chain at once, and takes the chain's lock as the last thing before
+    commit, so writers wait for each other only that long."""
+    row = {
+        "at": at,
+        "actor_id": actor.id,
+        "actor": actor.name,
+        "action": str(action),
+        "category": category,
+        "case_id": case_id,
+        "client_id": client_id,
+        "instance_id": instance_id,
+        "task_id": task_id,
+        "details": dict(details or {}),
+    }
+    session.info.setdefault(_PENDING, []).append((_innermost(session), row))
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    conn = session.connection()
+    prev = session.info.get(_HEAD)
+    if prev is None:
+        # First append of this transaction: take the chain lock and read the head. Both hold
+        # until the transaction ends (the advisory lock is transaction-scoped on PostgreSQL;
+        # on SQLite, BEGIN IMMEDIATE in engine.db already serializes writers), so later
+        # appends in the same transaction chain onto the head remembered below.
+        if conn.dialect.name == "postgresql":
+            conn.execute(_PG_LOCK, {"k": _PG_AUDIT_LOCK})
+        prev = conn.execute(_HEAD_HASH).scalar() or GENESIS
+    rows = []
+    for _transaction, row in pending:
+        row["prev_hash"] = prev
+        row["hash"] = prev = _digest(prev, _hashed_fields(SimpleNamespace(**row)))
+        rows.append(row)
+    # Plain INSERTs in list order, so ids follow the chain: an ORM object per event costs
+    # several times more in the unit of work, and nothing reads the events back as objects.
+    conn.execute(_INSERT, rows)
+    session.info[_HEAD] = prev
+
+
+def _write_before_commit(session: Session) -> None:
+    if session.info.get(_PENDING):
+        # Everything else first: the chain lock is then the last lock the transaction takes,
+        # so no one holding it ever waits for a row lock.
+        session.flush()
+        _write_pending(session)
+
+
+def _write_before_reads(state: ORMExecuteState) -> None:
+    # A query inside the transaction must see the events recorded so far. Statements that
+    # name an entity other than AuditEvent cannot read them; anything else (audit queries,
+    # text(), bare tables) gets them written first.
+    if not state.session.info.get(_PENDING):
+        return
+    mappers = state.all_mappers
+    if not mappers or any(m.class_ is AuditEvent for m in mappers):
+        _write_pending(state.session)
+
+
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    # A flush's internal subtransaction changes nothing here. The end of a transaction or
+    # savepoint drops the events it recorded and did not write (a commit wrote them all), and
+    # the remembered head: a rollback may have removed rows after it, or released the lock
+    # that kept it current.
+    if transaction.origin is SessionTransactionOrigin.SUBTRANSACTION:
+        return
+    session.info.pop(_HEAD, None)
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [(t, row) for t, row in pending if t is not transaction]
+
+
+event.listen(Session, "before_commit", _write_before_commit)
+event.listen(Session, "do_orm_execute", _write_before_reads)
+event.listen(Session, "after_transaction_end", _transaction_ended)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, bindparam, func, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from engine import audit
 from engine.definitions.models import ProcessDefinition
@@ -174,3 +176,59 @@ def specs_for(definition: ProcessDefinition) -> tuple[Any, Any]:
     if specs is None:
         specs = _SPECS[key] = parsing.load_specs(definition.files, definition.process_key)
     return specs
+
+
+# A definition row never changes after deploy, and its large columns (the XML twice over and the
+# expanded forms) cost more to read and JSON-decode than the rest of a command's queries
+# together. So each process keeps a detached copy per database, keyed by id *and* sha256 (an id
+# reused after a rollback comes back with another digest and misses), and merges it into a
+# session without SQL. The copies' JSON values are shared: nothing may mutate them.
+_TEMPLATES: weakref.WeakKeyDictionary[Engine, dict[tuple[int, str], ProcessDefinition]] = (
+    weakref.WeakKeyDictionary()
+)
+_DIGEST = select(ProcessDefinition.sha256).where(ProcessDefinition.id == bindparam("id"))
+
+
+_LATEST = (
+    select(ProcessDefinition.id, ProcessDefinition.sha256)
+    .where(ProcessDefinition.process_key == bindparam("key"))
+    .order_by(ProcessDefinition.version.desc())
+    .limit(1)
+)
+
+
+def current_definition(session: Session, process_key: str) -> ProcessDefinition:
+    """The latest version of a process, like latest_definition, without reading its large
+    columns (the cache has them)."""
+    found = session.execute(_LATEST, {"key": process_key}).one_or_none()
+    if found is None:
+        raise NotFound(
+            f"No pathway named {process_key!r} is deployed.", code="definition_not_found"
+        )
+    return definition_for(session, found.id, found.sha256)
+
+
+def definition_for(
+    session: Session, definition_id: int, sha256: str | None = None
+) -> ProcessDefinition:
+    """The definition row in this session, from the process-wide cache when possible (pass the
+    row's sha256 when already known, e.g. read with the instance, to skip the query)."""
+    present = session.identity_map.get(identity_key(ProcessDefinition, definition_id))
+    if present is not None:
+        return present  # type: ignore[no-any-return]
+    if sha256 is None:
+        sha256 = session.scalar(_DIGEST, {"id": definition_id})
+        if sha256 is None:
+            raise NotFound("No such process definition.", code="definition_not_found")
+    templates = _TEMPLATES.setdefault(session.get_bind().engine, {})
+    template = templates.get((definition_id, sha256))
+    if template is not None:
+        return session.merge(template, load=False)
+    row = get_definition(session, definition_id)
+    if row.sha256 == sha256:
+        copy = ProcessDefinition(
+            **{a.key: getattr(row, a.key) for a in ProcessDefinition.__mapper__.column_attrs}
+        )
+        make_transient_to_detached(copy)
+        templates[(definition_id, sha256)] = copy
+    return row

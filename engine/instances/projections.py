@@ -3,11 +3,12 @@ as the state save, so the inbox and the scheduler never read a workflow to know 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import Site, add_business_days
@@ -109,27 +110,41 @@ def _new_task(
     )
 
 
+# Built once: constructing and cache-keying a select costs more than running it on SQLite.
+_OPEN_TASKS = select(HumanTask).where(
+    HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == "open"
+)
+_WAITING_TIMERS = select(Timer).where(
+    Timer.instance_id == bindparam("instance_id"), Timer.status == "waiting"
+)
+
+
 def sync(
     session: Session,
     instance: ProcessInstance,
     wf: Any,
     *,
-    case: Case | None,
+    case: Case | None | Callable[[], Case | None],
     now: datetime,
     site: Site,
+    trust_next_timer: bool = False,
 ) -> SyncResult:
+    """`case` may be a loader, called only when a new task needs the case. With
+    `trust_next_timer`, an instance whose next_timer_at is empty and whose workflow waits on no
+    timer is taken to have no waiting timer rows (true when this function wrote them: it keeps
+    both in step), which saves a query on most commands; a repair leaves it off."""
     ready = {t.id: t for t in runtime.ready_human_tasks(wf)}
+    # The in-session status decides: the caller may have completed a row without flushing it.
     open_rows = {
         row.spiff_task_id: row
-        for row in session.scalars(
-            select(HumanTask).where(
-                HumanTask.instance_id == instance.id, HumanTask.status == "open"
-            )
-        )
+        for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id})
+        if row.status == "open"
     }
     created = []
     for task_id, t in ready.items():
         if task_id not in open_rows:
+            if callable(case):
+                case = case()
             row = _new_task(session, instance, case, t, now, site)
             session.add(row)
             created.append(row)
@@ -141,12 +156,15 @@ def sync(
             cancelled.append(row)
 
     waiting = {t.task_id: t for t in runtime.waiting_timers(wf)}
-    timer_rows = {
-        row.spiff_task_id: row
-        for row in session.scalars(
-            select(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
-        )
-    }
+    timer_rows = (
+        {}
+        if trust_next_timer and not waiting and instance.next_timer_at is None
+        else {
+            row.spiff_task_id: row
+            for row in session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})
+            if row.status == "waiting"
+        }
+    )
     for task_id, t in waiting.items():
         row = timer_rows.get(task_id)
         if row is None:

@@ -3,19 +3,21 @@ load → act → engine steps → save state + projections + audit. The caller c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit
 from engine.accounts.models import User
 from engine.assessments import services as assessments
-from engine.calendar import DEFAULT_SITE, Site
+from engine.calendar import DEFAULT_SITE, Site, add_business_days
 from engine.cases.models import Case
 from engine.clock import Clock
 from engine.definitions import services as definitions
@@ -24,6 +26,7 @@ from engine.errors import Conflict, Invalid, NotFound
 from engine.inbox.models import HumanTask
 from engine.instances import projections
 from engine.instances.models import ProcessInstance
+from engine.referrals import services as referrals
 from engine.workflow import runtime
 
 _script_engine: Any = None
@@ -50,12 +53,37 @@ class CommandResult:
 
 
 # ---------------------------------------------------------------- load / save ------
+# Statements of the hot path are built once: building and cache-keying a select costs more
+# than running it on SQLite.
+_LOCK_INSTANCE = (
+    select(ProcessInstance, ProcessDefinition.sha256)
+    .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+    .where(ProcessInstance.id == bindparam("id"))
+    .with_for_update(of=ProcessInstance.__table__)
+    .execution_options(populate_existing=True)
+)
+_CASE = (
+    select(Case)
+    .where(Case.id == bindparam("id"))
+    .options(lazyload(Case.client), lazyload(Case.primary_social_worker))
+)
+
+
+def _case_of(session: Session, instance: ProcessInstance) -> Case | None:
+    if instance.case_id is None:
+        return None
+    return session.scalars(_CASE, {"id": instance.case_id}).one()
+
+
 def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
-    instance = session.get(
-        ProcessInstance, instance_id, with_for_update=True, populate_existing=True
-    )
-    if instance is None:
+    found = session.execute(_LOCK_INSTANCE, {"id": instance_id}).one_or_none()
+    if found is None:
         raise NotFound("No such process instance.", code="instance_not_found")
+    instance, sha256 = found
+    # The definition's XML and forms come from a process-wide cache, not from this query.
+    set_committed_value(
+        instance, "definition", definitions.definition_for(session, instance.definition_id, sha256)
+    )
     return instance
 
 
@@ -73,11 +101,23 @@ def _save(
     site: Site,
     actor: audit.Actor,
 ) -> list[HumanTask]:
-    instance.state = runtime.dumps(wf)
-    instance.serializer_version = runtime.SERIALIZER_VERSION
-    case = session.get(Case, instance.case_id) if instance.case_id else None
+    state = runtime.dumps(wf)
     try:
-        result = projections.sync(session, instance, wf, case=case, now=now, site=site)
+        # Nothing is flushed before the projection's own flush, which then carries the task
+        # row, the state and the status together: one UPDATE of the instance row (and one
+        # version bump) per command.
+        instance.state = state
+        instance.serializer_version = runtime.SERIALIZER_VERSION
+        with session.no_autoflush:
+            result = projections.sync(
+                session,
+                instance,
+                wf,
+                case=lambda: _case_of(session, instance),
+                now=now,
+                site=site,
+                trust_next_timer=True,
+            )
     except StaleDataError as exc:
         raise Conflict(
             "Someone else changed this pathway at the same time. Reload and try again.",
@@ -121,8 +161,7 @@ def start_process(
     parent_instance_id: int | None = None,
     site: Site = DEFAULT_SITE,
 ) -> CommandResult:
-    definition = definition or definitions.latest_definition(session, process_key)
-    assert definition is not None
+    definition = definition or definitions.current_definition(session, process_key)
     now = clock.now()
     seed: dict[str, Any] = {}
     if case is not None:
@@ -130,6 +169,7 @@ def start_process(
             "case_id": case.id,
             "client_id": case.client_id,
             "do_not_contact": case.client.do_not_contact,
+            "behavioral_health": bool((case.flags or {}).get("behavioral_health")),
         }
     seed.update(data or {})
     spec, subspecs = definitions.specs_for(definition)
@@ -165,8 +205,15 @@ def start_process(
 
 
 # ---------------------------------------------------------------- tasks ------------
+_TASK = select(HumanTask).where(HumanTask.id == bindparam("id"))
+_TASK_FOR_UPDATE = _TASK.with_for_update().execution_options(populate_existing=True)
+
+
 def get_task(session: Session, task_id: int, *, for_update: bool = False) -> HumanTask:
-    task = session.get(HumanTask, task_id, with_for_update=for_update, populate_existing=for_update)
+    if for_update:
+        task = session.scalars(_TASK_FOR_UPDATE, {"id": task_id}).one_or_none()
+    else:
+        task = session.get(HumanTask, task_id)  # may come from the identity map
     if task is None:
         raise NotFound("No such task.", code="task_not_found")
     return task
@@ -203,7 +250,12 @@ def complete_task(
     clean, outcome = assessments.score_form(session, task, dict(data), actor, now)
     with runtime.using_clock(clock):
         wf = _load(instance)
-        runtime.complete(wf, task.spiff_task_id, clean, extra=outcome)
+        # Referral steps (send with consent, re-refer, outcome) change Referral rows and may
+        # add task data (the answer deadline) before the task runs.
+        step = referrals.before_task_completion(
+            session, task=task, wf=wf, data=clean, actor=actor, clock=clock, site=site
+        )
+        runtime.complete(wf, task.spiff_task_id, clean, extra={**outcome, **step.extra})
     task.status = "completed"
     task.completed_at = now
     task.completed_by_id = actor.id
@@ -222,6 +274,11 @@ def complete_task(
         details={"bpmn_id": task.bpmn_id, "fields": sorted(clean)},
     )
     created = _save(session, instance, wf, now=now, site=site, actor=who)
+    # A care plan starts one referral instance per need; a finished pathway closes its referrals.
+    for started in referrals.after_task_completion(
+        session, step, instance=instance, actor=actor, clock=clock, site=site
+    ):
+        created += started.created_tasks
     return CommandResult(instance, created)
 
 
@@ -234,12 +291,23 @@ def deliver_message(
     actor: User | None,
     clock: Clock,
     site: Site = DEFAULT_SITE,
+    instance_ids: Sequence[int] | None = None,
 ) -> list[CommandResult]:
     """Deliver a message to the case's instances waiting for it; if none waits, start every
-    deployed process whose start event catches it (e.g. `discharge`)."""
+    deployed process whose start event catches it (e.g. `discharge`), seeded with the payload
+    as `message` and the deadlines of `_message_start_seed`.
+
+    `instance_ids` limits delivery to those instances (a correlated message) and never starts
+    anything: an empty list back means none of them was waiting."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("No such case.", code="case_not_found")
+    if name == referrals.STATUS_MESSAGE and instance_ids is None:
+        # Correlated by referral id: validated against the referral state machine, recorded,
+        # then delivered to that referral's own instance only (it calls back with instance_ids).
+        return referrals.handle_status_message(
+            session, case=case, payload=payload, actor=actor, clock=clock, site=site
+        )
     now = clock.now()
     who = actor_of(actor)
     results = []
@@ -248,6 +316,7 @@ def deliver_message(
         .where(
             ProcessInstance.case_id == case_id,
             ProcessInstance.status.not_in(("completed", "cancelled")),
+            *([ProcessInstance.id.in_(instance_ids)] if instance_ids is not None else []),
         )
         .order_by(ProcessInstance.id)
     ).all()
@@ -271,7 +340,7 @@ def deliver_message(
         results.append(
             CommandResult(instance, _save(session, instance, wf, now=now, site=site, actor=who))
         )
-    if results:
+    if results or instance_ids is not None:
         return results
     for definition in _definitions_started_by(session, name):
         started = start_process(
@@ -281,7 +350,7 @@ def deliver_message(
             actor=actor,
             clock=clock,
             definition=definition,
-            data={"message": dict(payload)},
+            data=_message_start_seed(payload, now=now, site=site),
             site=site,
         )
         instance = started.instance
@@ -300,6 +369,23 @@ def deliver_message(
             code="message_not_expected",
         )
     return results
+
+
+# Business-day deadlines a diagram can name in a timeDate timer. Diagram scripts cannot count
+# business days themselves (no holiday calendar, no site zone, no clock), so the engine seeds
+# them when a message starts a process: discharge -> transitional-care contact (CMS TCM).
+TCM_CONTACT_BUSINESS_DAYS = 2
+
+
+def _message_start_seed(payload: Mapping[str, Any], *, now: datetime, site: Site) -> dict[str, Any]:
+    due = add_business_days(now, TCM_CONTACT_BUSINESS_DAYS, site=site)
+    return {
+        "message": dict(payload),
+        "message_received_at": now.isoformat(),
+        # ISO-8601 in the site's zone, with its offset: SpiffWorkflow would read a naive timeDate
+        # in the server's zone, and instructions can show the local date and time as they are.
+        "tcm_contact_due": due.astimezone(ZoneInfo(site.timezone)).isoformat(),
+    }
 
 
 def _definitions_started_by(session: Session, message: str) -> list[ProcessDefinition]:
@@ -378,3 +464,16 @@ def describe_instance(session: Session, instance_id: int) -> InstanceView:
     active = {t.bpmn_id for t in runtime.ready_human_tasks(wf)}
     waiting = {t.bpmn_id for t in runtime.waiting_timers(wf)}
     return InstanceView(instance, runtime.completed_bpmn_ids(wf), active, waiting, dict(wf.data))
+
+
+def rebuild_projections(session: Session, *, clock: Clock, site: Site = DEFAULT_SITE) -> int:
+    """Re-derive human_tasks and timers of every live instance from its stored state (cheap
+    insurance after a bug or a manual repair). The state itself is not changed."""
+    live = session.scalars(
+        select(ProcessInstance.id).where(ProcessInstance.status.not_in(("completed", "cancelled")))
+    ).all()
+    for instance_id in live:
+        instance = _lock_instance(session, instance_id)
+        case = session.get(Case, instance.case_id) if instance.case_id else None
+        projections.sync(session, instance, _load(instance), case=case, now=clock.now(), site=site)
+    return len(live)

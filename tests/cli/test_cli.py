@@ -108,3 +108,10 @@ def test_audit_verify_reports_an_intact_chain(runner: CliRunner) -> None:
     result = runner.invoke(main, ["audit", "verify"])
     assert result.exit_code == 0
     assert "audit chain intact" in result.output
+
+
+def test_rebuild_projections_keeps_every_demo_client_where_it_was(runner: CliRunner) -> None:
+    runner.invoke(main, ["init", "--demo"])
+    result = runner.invoke(main, ["rebuild-projections"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(main, ["demo"]).output.count("[as expected]") == 3

@@ -42,7 +42,13 @@ def test_assessment_stores_scored_instruments_not_answers_in_task_data(drive, se
 
 
 def _instance_id(session, case):
-    return session.scalar(select(ProcessInstance.id).where(ProcessInstance.case_id == case.id))
+    # The pathway: the case's first instance (referrals are instances of their own).
+    return session.scalar(
+        select(ProcessInstance.id)
+        .where(ProcessInstance.case_id == case.id)
+        .order_by(ProcessInstance.id)
+        .limit(1)
+    )
 
 
 def test_high_risk_screen_opens_crisis_tasks_at_stat_priority(drive):
@@ -50,9 +56,9 @@ def test_high_risk_screen_opens_crisis_tasks_at_stat_priority(drive):
     drive.complete(case, "intake")
     drive.complete(case, "assessment", demo.assessment(cssrs=demo.CSSRS_HIGH))
     tasks = drive.open_tasks(case)
-    assert set(tasks) == {"crisis_intervention", "safety_precautions"}
-    assert tasks["crisis_intervention"].priority == "stat"
-    assert tasks["crisis_intervention"].due_at == drive.clock.now() + timedelta(minutes=15)
+    assert set(tasks) == {"acknowledge_crisis", "safety_precautions"}
+    assert tasks["acknowledge_crisis"].priority == "stat"
+    assert tasks["acknowledge_crisis"].due_at == drive.clock.now() + timedelta(minutes=15)
     assert tasks["safety_precautions"].role == "nurse"
     assert tasks["safety_precautions"].assignee_id is None
 
@@ -62,7 +68,7 @@ def test_phq9_item9_alone_triggers_crisis(drive):
     drive.complete(case, "intake")
     phq9 = {f"q{i}": 0 for i in range(1, 10)} | {"q9": 1}
     drive.complete(case, "assessment", demo.assessment(phq2={"q1": 0, "q2": 0}, phq9=phq9))
-    assert "crisis_intervention" in drive.open_tasks(case)
+    assert "acknowledge_crisis" in drive.open_tasks(case)
 
 
 def test_positive_phq2_without_phq9_is_refused_naming_phq9(drive):
@@ -148,7 +154,6 @@ def test_follow_up_wait_uses_the_care_plan_interval(drive, session):
     for step in ("intake", "assessment"):
         drive.complete(case, step)
     drive.complete(case, "care_plan", demo.care_plan(interval="P7D"))
-    drive.complete(case, "referral")
     waiting = session.scalars(
         select(Timer).where(
             Timer.status == "waiting", Timer.instance_id == _instance_id(session, case)
@@ -164,7 +169,6 @@ def test_pathway_runs_to_the_end_with_one_replan(drive, session):
         drive.complete(case, step)
     for decision in ("replan", "close"):
         drive.complete(case, "care_plan", demo.care_plan(interval="P7D"))
-        drive.complete(case, "referral")
         drive.clock.advance(days=7, seconds=1)
         for timer_id in timers.claim_due_timers(session, owner="t", now=drive.clock.now()):
             timers.fire(session, timer_id=timer_id, clock=drive.clock)

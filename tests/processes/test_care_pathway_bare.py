@@ -33,12 +33,18 @@ from SpiffWorkflow.util.task import TaskState
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"
 FORMS = ROOT / "forms"
-DIAGRAMS = ("care_pathway.bpmn", "care_plan_cycle.bpmn")
+# Drawn and loop-checked here; the parser gets every shipped diagram (the pathway calls some).
+DIAGRAMS = (
+    "care_pathway.bpmn",
+    "care_plan_cycle.bpmn",
+    "crisis_intervention.bpmn",
+    "discharge_followup.bpmn",
+)
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
 }
-LANES = ("SocialWorker", "Nurse", "Supervisor")
+LANES = ("SocialWorker", "Supervisor")
 PRIORITIES = {"routine", "urgent", "asap", "stat"}
 WIDGETS = {"textarea", "radio", "select", "checkboxes"}
 LOOP_MAXIMUM = 12
@@ -57,6 +63,7 @@ class Expected:
     schema: str
     due_in: str | None = None
     due_in_business_days: str | None = None
+    assign_to: str | None = None
 
 
 EXPECTED = {
@@ -65,20 +72,62 @@ EXPECTED = {
     "review_overdue_assessment": Expected(
         "Supervisor", "overdue_review", "urgent", "supervisor_review", due_in="PT8H"
     ),
-    "crisis_intervention": Expected(
-        "SocialWorker", "crisis", "stat", "crisis_intervention", due_in="PT15M"
+    "safety_plan": Expected("SocialWorker", "safety_plan", "urgent", "safety_plan", due_in="PT8H"),
+    # crisis_intervention.bpmn, called from the pathway
+    "acknowledge_crisis": Expected(
+        "SocialWorker",
+        "crisis_acknowledgement",
+        "stat",
+        "crisis_acknowledge",
+        due_in="PT15M",
+        assign_to="on_call",
     ),
+    "crisis_not_acknowledged": Expected(
+        "Supervisor",
+        "supervisor_escalation",
+        "stat",
+        "crisis_escalation",
+        due_in="PT15M",
+        assign_to="on_call",
+    ),
+    "crisis_physician_escalation": Expected(
+        "Physician",
+        "physician_escalation",
+        "stat",
+        "crisis_escalation",
+        due_in="PT15M",
+        assign_to="on_call",
+    ),
+    "crisis_response": Expected(
+        "SocialWorker", "crisis", "asap", "crisis_intervention", "PT1H", assign_to="on_call"
+    ),
+    "crisis_safety_plan": Expected("SocialWorker", "safety_plan", "urgent", "safety_plan", "PT8H"),
     "safety_precautions": Expected("Nurse", "safety", "stat", "safety_precautions", due_in="PT15M"),
     "care_plan": Expected("SocialWorker", "care_plan", "routine", "care_plan", due_in="P3D"),
-    "referral": Expected(
-        "SocialWorker", "referral", "routine", "referral", due_in_business_days="2"
-    ),
     "followup_review": Expected(
         "SocialWorker", "followup", "routine", "followup", due_in_business_days="2"
     ),
     "close_case": Expected("SocialWorker", "closing", "routine", "closing", due_in="P7D"),
 }
-CRISIS_TASKS = {"crisis_intervention", "safety_precautions"}
+# The human tasks of each process this module checks.
+TASKS_OF = {
+    "care_pathway": {
+        "intake",
+        "assessment",
+        "review_overdue_assessment",
+        "safety_plan",
+        "close_case",
+    },
+    "crisis_intervention": {
+        "acknowledge_crisis",
+        "crisis_not_acknowledged",
+        "crisis_physician_escalation",
+        "crisis_response",
+        "crisis_safety_plan",
+        "safety_precautions",
+    },
+}
+CRISIS_TASKS = {"acknowledge_crisis", "safety_precautions"}
 
 # Form data a social worker could really submit; each validates against its schema.
 INTAKE = {
@@ -119,6 +168,7 @@ ASSESSMENT = {
         "q10": 1,
     },
 }
+ACKNOWLEDGE = {"response": "on_my_way"}
 CRISIS = {
     "risk_summary": "Reports a plan to overdose on stored medication; no attempt yet.",
     "actions_taken": ["stayed_with_client", "behavioral_health_consult"],
@@ -134,6 +184,17 @@ SAFETY = {
     "belongings_searched": True,
     "physician_notified": True,
     "precautions_started_at": "2025-03-04T10:20:00-05:00",
+}
+SAFETY_PLAN = {
+    "plan_status": "completed",
+    "warning_signs": "Not sleeping, pulling away from my daughter.",
+    "internal_coping": "Walk the dog; listen to gospel radio.",
+    "distraction_people_places": "Church coffee morning; neighbour Mrs Adu.",
+    "people_to_ask_for_help": "Rosa (daughter) 555-0199.",
+    "professionals_and_agencies": "Dr Okafor's clinic; 988 Suicide & Crisis Lifeline.",
+    "lifeline_988_listed": True,
+    "making_environment_safe": "Daughter keeps the spare medication; pharmacy blister packs.",
+    "copy_given": True,
 }
 SUPERVISOR_REVIEW = {"note": "Worker off sick; assessment moved to Sam.", "action": "reassign"}
 REFERRAL = {
@@ -227,6 +288,7 @@ def check_ready_task(task: Task) -> None:
     assert props["priority"] == expected.priority
     assert props["formJsonSchemaFilename"] == f"{expected.schema}.schema.json"
     assert spec.extensions["variableName"] == expected.variable
+    assert props.get("assignTo") == expected.assign_to
     assert render_instructions(task).strip()
 
 
@@ -278,7 +340,6 @@ class Pathway:
 
     def run_round(self, decision: str, *, needs: tuple[str, ...] = ("food",)) -> None:
         self.complete("care_plan", care_plan(needs=needs))
-        self.complete("referral", REFERRAL)
         self.fire_timer("followup_wait")
         self.complete("followup_review", followup(decision))
 
@@ -306,15 +367,17 @@ def at_crisis(specs: tuple[Any, Any]) -> Pathway:
 @pytest.fixture(scope="module")
 def specs() -> tuple[Any, Any]:
     parser = SpiffBpmnParser(validator=VALIDATOR)
-    for name in DIAGRAMS:
-        parser.add_bpmn_file(str(PROCESSES / name))
+    parser.add_dmn_files([str(p) for p in sorted(PROCESSES.glob("*.dmn"))])
+    parser.add_bpmn_files([str(p) for p in sorted(PROCESSES.glob("*.bpmn"))])
     return parser.get_spec("care_pathway"), parser.get_subprocess_specs("care_pathway")
 
 
-def user_task_specs(specs: tuple[Any, Any]) -> dict[str, Any]:
+def user_task_specs(specs: tuple[Any, Any], processes: set[str] | None = None) -> dict[str, Any]:
     spec, subprocess_specs = specs
     found = {}
     for process in (spec, *subprocess_specs.values()):
+        if processes is not None and process.name not in processes:
+            continue
         for task_spec in process.task_specs.values():
             if isinstance(task_spec, UserTask):
                 found[task_spec.bpmn_id] = task_spec
@@ -337,8 +400,9 @@ def test_pathway_is_named_and_has_the_three_lanes() -> None:
     assert tuple(lanes) == LANES
 
 
-def test_user_tasks_are_exactly_the_expected_ones(specs: tuple[Any, Any]) -> None:
-    assert set(user_task_specs(specs)) == set(EXPECTED)
+@pytest.mark.parametrize("process", sorted(TASKS_OF))
+def test_user_tasks_are_exactly_the_expected_ones(specs: tuple[Any, Any], process: str) -> None:
+    assert set(user_task_specs(specs, {process})) == TASKS_OF[process]
 
 
 @pytest.mark.parametrize("bpmn_id", sorted(EXPECTED))
@@ -357,6 +421,7 @@ def test_user_task_declares_lane_form_deadline_and_instructions(
     assert props["priority"] == expected.priority
     assert props.get("dueIn") == expected.due_in
     assert props.get("dueInBusinessDays") == expected.due_in_business_days
+    assert props.get("assignTo") == expected.assign_to
     if expected.due_in is not None:
         TimerEventDefinition.parse_iso_duration(expected.due_in)
     JINJA.parse(task_spec.extensions["instructionsForEndUser"])
@@ -404,8 +469,17 @@ def test_every_element_is_drawn(name: str) -> None:
 SCHEMAS = sorted(p.name for p in FORMS.glob("*.schema.json"))
 
 
-def test_every_user_task_form_is_shipped_and_nothing_else() -> None:
-    assert SCHEMAS == sorted(f"{e.schema}.schema.json" for e in EXPECTED.values())
+def test_every_user_task_form_is_shipped() -> None:
+    # Not "nothing else": forms/ also holds forms the API uses outside any user task.
+    used = set()
+    for diagram in PROCESSES.glob("*.bpmn"):
+        used |= set(
+            parse_xml(diagram.name).xpath(
+                "//*[local-name()='property'][@name='formJsonSchemaFilename']/@value"
+            )
+        )
+    assert {f"{e.schema}.schema.json" for e in EXPECTED.values()} <= used
+    assert used <= set(SCHEMAS)
 
 
 @pytest.mark.parametrize("filename", SCHEMAS)
@@ -473,16 +547,15 @@ def test_referral_without_a_referral_needs_only_a_reason() -> None:
 # --- running the pathway -------------------------------------------------------------------
 
 
-def test_happy_path_runs_from_referral_to_closed_case(specs: tuple[Any, Any]) -> None:
+def test_happy_path_runs_from_intake_to_closed_case(specs: tuple[Any, Any]) -> None:
     run = Pathway(specs)
     assert run.ready_ids() == {"intake"}
     run.complete("intake", INTAKE)
     assert run.ready_ids() == {"assessment"}
     run.complete("assessment", ASSESSMENT, screening=screening("low"))
     assert run.ready_ids() == {"care_plan"}
+    # Referrals run as their own instances, started by the engine from the care plan.
     run.complete("care_plan", care_plan())
-    assert run.ready_ids() == {"referral"}
-    run.complete("referral", REFERRAL)
     assert run.ready_ids() == set()
     run.fire_timer("followup_wait")
     assert run.ready_ids() == {"followup_review"}
@@ -504,12 +577,12 @@ def test_seed_data_reaches_every_task(specs: tuple[Any, Any]) -> None:
         (screening("high"), CRISIS_TASKS),
         (screening("moderate", ideation=True), CRISIS_TASKS),
         (screening("none", ideation=True), CRISIS_TASKS),
-        (screening("moderate"), {"care_plan"}),
+        (screening("moderate"), {"safety_plan"}),
         (screening("low"), {"care_plan"}),
         (screening("none"), {"care_plan"}),
     ],
 )
-def test_crisis_gateway_routes_on_the_screening(
+def test_risk_routing_sends_the_pathway_on(
     specs: tuple[Any, Any], result: dict, expected: set[str]
 ) -> None:
     run = Pathway(specs)
@@ -518,40 +591,71 @@ def test_crisis_gateway_routes_on_the_screening(
     assert run.ready_ids() == expected
 
 
-def test_crisis_tasks_are_stat_in_their_lanes(specs: tuple[Any, Any]) -> None:
+def test_crisis_opens_the_on_call_alert_and_precautions_at_stat(specs: tuple[Any, Any]) -> None:
     ready = at_crisis(specs).ready()
     seen = {
         (bpmn_id, t.task_spec.lane, t.task_spec.extensions["properties"]["priority"])
         for bpmn_id, t in ready.items()
     }
     assert seen == {
-        ("crisis_intervention", "SocialWorker", "stat"),
+        ("acknowledge_crisis", "SocialWorker", "stat"),
         ("safety_precautions", "Nurse", "stat"),
     }
-    assert ready["crisis_intervention"].task_spec.extensions["properties"]["dueIn"] == "PT15M"
+    props = ready["acknowledge_crisis"].task_spec.extensions["properties"]
+    assert (props["dueIn"], props["assignTo"]) == ("PT15M", "on_call")
+
+
+def finish_crisis(run: Pathway, order: tuple[str, ...]) -> None:
+    forms = {
+        "acknowledge_crisis": ACKNOWLEDGE,
+        "crisis_response": CRISIS,
+        "crisis_safety_plan": SAFETY_PLAN,
+        "safety_precautions": SAFETY,
+    }
+    for bpmn_id in order:
+        assert "care_plan" not in run.ready_ids()
+        run.complete(bpmn_id, forms[bpmn_id])
 
 
 @pytest.mark.parametrize(
-    ("first", "second"),
+    "order",
     [
-        ("crisis_intervention", "safety_precautions"),
-        ("safety_precautions", "crisis_intervention"),
+        ("acknowledge_crisis", "crisis_response", "crisis_safety_plan", "safety_precautions"),
+        ("safety_precautions", "acknowledge_crisis", "crisis_response", "crisis_safety_plan"),
     ],
 )
-def test_care_planning_waits_for_both_crisis_tasks(
-    specs: tuple[Any, Any], first: str, second: str
+def test_care_planning_waits_for_the_safety_plan_and_precautions(
+    specs: tuple[Any, Any], order: tuple[str, ...]
 ) -> None:
     run = at_crisis(specs)
-    forms = {"crisis_intervention": CRISIS, "safety_precautions": SAFETY}
-    run.complete(first, forms[first])
-    assert run.ready_ids() == {second}
-    run.complete(second, forms[second])
+    finish_crisis(run, order)
     assert run.ready_ids() == {"care_plan"}
 
 
-def test_crisis_instructions_show_the_risk_level(specs: tuple[Any, Any]) -> None:
-    text = render_instructions(at_crisis(specs).ready()["crisis_intervention"])
+def test_crisis_hands_back_only_the_safety_plan(specs: tuple[Any, Any]) -> None:
+    run = at_crisis(specs)
+    finish_crisis(
+        run, ("acknowledge_crisis", "crisis_response", "crisis_safety_plan", "safety_precautions")
+    )
+    data = run.ready()["care_plan"].data
+    assert data["safety_plan"] == SAFETY_PLAN
+    assert {"crisis", "crisis_acknowledgement", "safety"} & set(data) == set()
+
+
+def test_crisis_instructions_show_the_risk_level_and_988(specs: tuple[Any, Any]) -> None:
+    text = render_instructions(at_crisis(specs).ready()["acknowledge_crisis"])
     assert "**high**" in text
+    assert "988" in text
+
+
+def test_moderate_risk_gets_a_safety_plan_then_care_planning(specs: tuple[Any, Any]) -> None:
+    run = Pathway(specs)
+    run.complete("intake", INTAKE)
+    run.complete("assessment", ASSESSMENT, screening=screening("moderate"))
+    assert run.ready_ids() == {"safety_plan"}
+    assert "988" in render_instructions(run.ready()["safety_plan"])
+    run.complete("safety_plan", SAFETY_PLAN)
+    assert run.ready_ids() == {"care_plan"}
 
 
 @pytest.mark.parametrize(("interval", "days"), [("P7D", 7), ("P14D", 14), ("P30D", 30)])
@@ -559,9 +663,8 @@ def test_followup_timer_waits_for_the_interval_the_care_plan_chose(
     specs: tuple[Any, Any], interval: str, days: int
 ) -> None:
     run = at_care_plan(specs)
-    run.complete("care_plan", care_plan(interval=interval))
     before = datetime.now(UTC)
-    run.complete("referral", REFERRAL)
+    run.complete("care_plan", care_plan(interval=interval))
     after = datetime.now(UTC)
     [event] = run.wf.waiting_events()
     due = TimerEventDefinition.get_datetime(event.value)
@@ -572,7 +675,6 @@ def test_followup_timer_waits_for_the_interval_the_care_plan_chose(
 def test_followup_review_waits_until_the_timer_is_due(specs: tuple[Any, Any]) -> None:
     run = at_care_plan(specs)
     run.complete("care_plan", care_plan())
-    run.complete("referral", REFERRAL)
     run.wf.refresh_timers()
     run.wf.do_engine_steps()
     assert run.ready_ids() == set()
@@ -583,7 +685,6 @@ def test_followup_review_waits_until_the_timer_is_due(specs: tuple[Any, Any]) ->
 def test_timer_survives_serialization(specs: tuple[Any, Any]) -> None:
     run = at_care_plan(specs)
     run.complete("care_plan", care_plan())
-    run.complete("referral", REFERRAL)
     due = run.timer_due("followup_wait")
     restored = round_trip(run.wf)
     assert [e.value for e in restored.waiting_events()] == [due.isoformat()]
@@ -616,12 +717,11 @@ def test_round_forms_do_not_cross_the_loop(specs: tuple[Any, Any]) -> None:
     assert "care_plan" not in second_plan
     assert second_plan["followup"]["decision"] == "replan"
     run.complete("care_plan", care_plan(needs=("food",)))
-    assert run.ready()["referral"].data["care_plan"]["needs"] == ["food"]
-    run.complete("referral", REFERRAL)
     run.fire_timer("followup_wait")
+    assert run.ready()["followup_review"].data["care_plan"]["needs"] == ["food"]
     run.complete("followup_review", followup("close"))
     closing = run.ready()["close_case"].data
-    assert {"care_plan", "referral"} & set(closing) == set()
+    assert "care_plan" not in closing
     assert closing["followup"] == followup("close")
 
 
@@ -633,9 +733,8 @@ def test_revised_plan_instructions_give_the_replan_reason(specs: tuple[Any, Any]
 
 @pytest.mark.parametrize("flag", [True, False])
 def test_instructions_honour_do_not_contact(specs: tuple[Any, Any], flag: bool) -> None:
-    run = at_care_plan(specs, do_not_contact=flag)
-    run.complete("care_plan", care_plan())
-    assert ("Do not contact" in render_instructions(run.ready()["referral"])) is flag
+    run = Pathway(specs, do_not_contact=flag)
+    assert ("Do not contact" in render_instructions(run.ready()["intake"])) is flag
 
 
 def test_overdue_timer_is_due_24_hours_after_the_assessment_opens(specs: tuple[Any, Any]) -> None:

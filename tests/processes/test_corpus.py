@@ -58,7 +58,8 @@ def test_the_care_pathway_round_trips_at_every_wait_state() -> None:
         "bands": {},
         "scores": {},
     }
-    for step in ("intake", "assessment", "care_plan", "referral"):
+    # Referrals run as their own `referral` instances, started by the engine from the care plan.
+    for step in ("intake", "assessment", "care_plan"):
         wf = _round_trip(wf, bundle)
         [task] = [t for t in runtime.ready_human_tasks(wf) if t.bpmn_id == step]
         data = demo.STEP_DATA[step]()

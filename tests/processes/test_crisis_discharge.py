@@ -1,0 +1,529 @@
+"""Crisis intervention, discharge follow-up and the risk-routing decision, run in memory.
+
+No database: the diagrams are parsed as the engine parses them and run by SpiffWorkflow with
+CareBridge's sandboxed script engine, so every condition, loop condition, timer expression and
+DMN expression here is proven to evaluate inside the sandbox. Time is a FrozenClock installed
+in SpiffWorkflow's timer module (engine.workflow.runtime.using_clock), not the wall clock.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import jinja2
+import pytest
+from jsonschema import Draft202012Validator
+from lxml import etree
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import FrozenClock
+from engine.workflow import runtime
+from engine.workflow.helpers import SCRIPT_HELPERS
+from engine.workflow.scripting import make_script_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+PROCESSES = ROOT / "processes"
+FORMS = ROOT / "forms"
+SCRIPT_ENGINE = make_script_engine(helpers=SCRIPT_HELPERS)
+JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+
+START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+TCM_DUE = "2026-03-04T09:00:00-05:00"  # what the engine seeds for a Monday-morning discharge
+
+ACKNOWLEDGE = {"response": "at_bedside"}
+ESCALATION = {"action": "reached_worker", "client_safe": True}
+CRISIS = {
+    "risk_summary": "Plan to overdose on stored medication; no attempt yet.",
+    "actions_taken": ["stayed_with_client", "behavioral_health_consult"],
+    "lifeline_988_given": True,
+    "safety_plan_started": True,
+    "physician_notified": True,
+}
+SAFETY = {
+    "one_to_one_observation": True,
+    "environment_sweep": True,
+    "belongings_searched": True,
+    "physician_notified": True,
+    "precautions_started_at": "2026-03-02T09:10:00-05:00",
+}
+SAFETY_PLAN = {
+    "plan_status": "completed",
+    "warning_signs": "Not sleeping; pulling away from family.",
+    "internal_coping": "Walk the dog; gospel radio.",
+    "distraction_people_places": "Church coffee morning.",
+    "people_to_ask_for_help": "Rosa (daughter) 555-0199.",
+    "professionals_and_agencies": "Clinic; 988 Suicide & Crisis Lifeline.",
+    "lifeline_988_listed": True,
+    "making_environment_safe": "Daughter keeps the spare medication.",
+    "copy_given": True,
+}
+REACHED = {
+    "attempted_at": "2026-03-03T10:00:00-05:00",
+    "method": "phone",
+    "outcome": "reached",
+    "topics_covered": ["medications", "appointments", "warning_signs"],
+    "face_to_face_visit_date": "2026-03-09",
+}
+UNREACHED = {
+    "attempted_at": "2026-03-03T10:00:00-05:00",
+    "method": "phone",
+    "outcome": "unreachable",
+    "unreachable_reason": "no_answer",
+}
+MH_FOLLOWUP = {"visit_status": "attended", "visit_date": "2026-03-06"}
+
+
+def retry(*, give_up: bool) -> dict[str, Any]:
+    return {**UNREACHED, "unreachable_reason": "voicemail_left", "record_unable_to_reach": give_up}
+
+
+@functools.cache
+def specs(process_id: str) -> tuple[Any, Any]:
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_dmn_files([str(p) for p in sorted(PROCESSES.glob("*.dmn"))])
+    parser.add_bpmn_files([str(p) for p in sorted(PROCESSES.glob("*.bpmn"))])
+    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+
+
+@functools.cache
+def form_validator(filename: str) -> Draft202012Validator:
+    schema = json.loads((FORMS / filename).read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def form_errors(filename: str, data: dict[str, Any]) -> list[str]:
+    return [e.message for e in form_validator(filename).iter_errors(data)]
+
+
+class Run:
+    """One in-memory instance of a shipped process on a frozen clock."""
+
+    def __init__(self, process_id: str, **seed: Any) -> None:
+        self.clock = FrozenClock(START)
+        spec, subprocess_specs = specs(process_id)
+        self.wf = BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
+        [start] = self.wf.get_tasks(state=TaskState.READY)
+        start.data.update({"case_id": 41, "client_id": 7, "do_not_contact": False, **seed})
+        self._steps()
+
+    def _steps(self) -> None:
+        with runtime.using_clock(self.clock):
+            self.wf.refresh_timers()
+            self.wf.do_engine_steps()
+
+    def ready(self) -> dict[str, Task]:
+        tasks = self.wf.get_tasks(state=TaskState.READY, manual=True)
+        by_id = {t.task_spec.bpmn_id: t for t in tasks}
+        assert len(by_id) == len(tasks)
+        return by_id
+
+    def ready_ids(self) -> set[str]:
+        return set(self.ready())
+
+    def complete(self, bpmn_id: str, form: dict[str, Any], **engine_data: Any) -> None:
+        task = self.ready()[bpmn_id]
+        schema = task.task_spec.extensions["properties"]["formJsonSchemaFilename"]
+        assert form_errors(schema, form) == []
+        assert self.instructions(bpmn_id).strip()
+        task.task_spec.add_data_from_form(task, copy.deepcopy(form))
+        task.data.update(engine_data)
+        with runtime.using_clock(self.clock):
+            task.run()
+        self._steps()
+
+    def instructions(self, bpmn_id: str) -> str:
+        task = self.ready()[bpmn_id]
+        return JINJA.from_string(task.task_spec.extensions["instructionsForEndUser"]).render(
+            task.data
+        )
+
+    def timers(self) -> dict[str, datetime]:
+        return {t.bpmn_id: t.due_at for t in runtime.waiting_timers(self.wf)}
+
+    def advance(self, **delta: float) -> None:
+        self.clock.advance(**delta)
+        self._steps()
+
+    def deliver(self, name: str, payload: dict[str, Any]) -> None:
+        with runtime.using_clock(self.clock):
+            runtime.send_message(self.wf, name, payload)
+
+
+# --- risk routing decision -----------------------------------------------------------------
+
+
+def screening(
+    risk: str = "none", *, ideation: bool = False, phq9: str | None = None
+) -> dict[str, Any]:
+    bands = {"phq2": "negative"} | ({"phq9": phq9} if phq9 else {})
+    return {"risk_level": risk, "suicide_ideation": ideation, "bands": bands, "needs": []}
+
+
+@functools.cache
+def decision_table() -> Any:
+    parser = BpmnDmnParser()
+    root = etree.parse(str(PROCESSES / "risk_routing.dmn")).getroot()
+    parser.add_dmn_xml(root, filename="risk_routing.dmn")
+    [dmn] = parser.dmn_parsers.values()
+    dmn.parse()
+    assert dmn.decision.id == "risk_routing"
+    [table] = dmn.decision.decisionTables
+    return table
+
+
+def decide(outcome: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(id of the first matching row, its outputs), evaluated by the sandboxed engine."""
+    task = SimpleNamespace(
+        data={"screening": outcome}, workflow=SimpleNamespace(script_engine=SCRIPT_ENGINE)
+    )
+    engine = DMNEngine(table := decision_table())
+    assert table.hit_policy == "FIRST"
+    return engine.decide(task)[0].id, engine.result(task)
+
+
+ROWS = [
+    ("rule_ideation", screening("none", ideation=True), "crisis", "stat"),
+    ("rule_ideation", screening("moderate", ideation=True, phq9="minimal"), "crisis", "stat"),
+    ("rule_high", screening("high"), "crisis", "stat"),
+    ("rule_high", screening("high", phq9="severe"), "crisis", "stat"),
+    ("rule_moderate", screening("moderate"), "safety_plan", "urgent"),
+    ("rule_moderate", screening("moderate", phq9="severe"), "safety_plan", "urgent"),
+    ("rule_severe_depression", screening("low", phq9="severe"), "standard", "asap"),
+    ("rule_severe_depression", screening("none", phq9="moderately_severe"), "standard", "asap"),
+    ("rule_low", screening("low"), "standard", "urgent"),
+    ("rule_low", screening("low", phq9="moderate"), "standard", "urgent"),
+    ("rule_moderate_depression", screening("none", phq9="moderate"), "standard", "urgent"),
+    ("rule_otherwise", screening("none", phq9="mild"), "standard", "routine"),
+    ("rule_otherwise", screening("none"), "standard", "routine"),
+]
+
+
+@pytest.mark.parametrize(("rule", "outcome", "route", "priority"), ROWS)
+def test_risk_routing_row(rule: str, outcome: dict, route: str, priority: str) -> None:
+    matched, result = decide(outcome)
+    assert matched == rule
+    assert result == {
+        "routing": {"route": route, "pathway_priority": priority, "next_lane": "SocialWorker"}
+    }
+
+
+def test_every_decision_row_is_tested() -> None:
+    root = etree.parse(str(PROCESSES / "risk_routing.dmn")).getroot()
+    rules = root.xpath("//dmn:rule/@id", namespaces=DMN_NS)
+    assert set(rules) == {row[0] for row in ROWS}
+
+
+def test_decision_table_uses_first_hit_and_one_decision_per_file() -> None:
+    root = etree.parse(str(PROCESSES / "risk_routing.dmn")).getroot()
+    assert len(root.xpath("/dmn:definitions/dmn:decision", namespaces=DMN_NS)) == 1
+    assert root.xpath("//dmn:decisionTable/@hitPolicy", namespaces=DMN_NS) == ["FIRST"]
+
+
+def test_decision_outputs_are_valid_priorities_and_routes() -> None:
+    root = etree.parse(str(PROCESSES / "risk_routing.dmn")).getroot()
+    for rule in root.xpath("//dmn:rule", namespaces=DMN_NS):
+        route, priority, lane = (
+            json.loads(t) for t in rule.xpath("dmn:outputEntry/dmn:text/text()", namespaces=DMN_NS)
+        )
+        assert route in {"crisis", "safety_plan", "standard"}
+        assert priority in {"routine", "urgent", "asap", "stat"}
+        assert lane == "SocialWorker"
+
+
+# --- crisis intervention -------------------------------------------------------------------
+
+
+def crisis(**seed: Any) -> Run:
+    return Run("crisis_intervention", screening=screening("high"), **seed)
+
+
+def test_crisis_starts_with_the_alert_and_the_precautions() -> None:
+    run = crisis()
+    assert run.ready_ids() == {"acknowledge_crisis", "safety_precautions"}
+    assert run.timers() == {
+        "acknowledgement_overdue": START + timedelta(minutes=15),
+        "acknowledgement_still_overdue": START + timedelta(minutes=30),
+    }
+
+
+def test_alert_goes_to_the_on_call_social_worker_at_stat() -> None:
+    task = crisis().ready()["acknowledge_crisis"]
+    props = task.task_spec.extensions["properties"]
+    assert task.task_spec.lane == "SocialWorker"
+    assert (props["priority"], props["dueIn"], props["assignTo"]) == ("stat", "PT15M", "on_call")
+
+
+@pytest.mark.parametrize("bpmn_id", ["acknowledge_crisis", "safety_precautions"])
+def test_crisis_instructions_give_988(bpmn_id: str) -> None:
+    assert "988" in crisis().instructions(bpmn_id)
+
+
+def test_local_crisis_resources_appear_when_the_site_gives_them() -> None:
+    run = crisis(crisis_resources="Mercy BH crisis team, ext. 4400")
+    assert "Mercy BH crisis team, ext. 4400" in run.instructions("acknowledge_crisis")
+
+
+def test_no_escalation_before_15_minutes() -> None:
+    run = crisis()
+    run.advance(minutes=14, seconds=59)
+    assert run.ready_ids() == {"acknowledge_crisis", "safety_precautions"}
+
+
+def test_unacknowledged_alert_escalates_to_the_supervisor_after_15_minutes() -> None:
+    run = crisis()
+    run.advance(minutes=15, seconds=1)
+    ready = run.ready()
+    assert set(ready) == {"acknowledge_crisis", "safety_precautions", "crisis_not_acknowledged"}
+    assert ready["crisis_not_acknowledged"].task_spec.lane == "Supervisor"
+    assert ready["crisis_not_acknowledged"].task_spec.extensions["properties"]["priority"] == "stat"
+    assert set(run.timers()) == {"acknowledgement_still_overdue"}
+
+
+def test_still_unacknowledged_alert_reaches_the_physician_after_30_minutes() -> None:
+    run = crisis()
+    run.advance(minutes=15, seconds=1)
+    run.complete("crisis_not_acknowledged", ESCALATION)
+    run.advance(minutes=15)
+    ready = run.ready()
+    assert "crisis_physician_escalation" in ready
+    assert ready["crisis_physician_escalation"].task_spec.lane == "Physician"
+    assert "acknowledge_crisis" in ready
+
+
+def test_acknowledging_in_time_cancels_both_escalations() -> None:
+    run = crisis()
+    run.advance(minutes=10)
+    run.complete("acknowledge_crisis", ACKNOWLEDGE)
+    assert run.timers() == {}
+    run.advance(hours=1)
+    assert run.ready_ids() == {"crisis_response", "safety_precautions"}
+
+
+def test_acknowledging_after_the_supervisor_alert_stops_the_physician_alert() -> None:
+    run = crisis()
+    run.advance(minutes=20)
+    run.complete("acknowledge_crisis", ACKNOWLEDGE)
+    run.advance(minutes=20)
+    assert run.ready_ids() == {"crisis_response", "crisis_not_acknowledged", "safety_precautions"}
+
+
+def test_crisis_ends_after_response_safety_plan_and_precautions() -> None:
+    run = crisis()
+    run.complete("acknowledge_crisis", ACKNOWLEDGE)
+    run.complete("crisis_response", CRISIS)
+    assert run.ready_ids() == {"crisis_safety_plan", "safety_precautions"}
+    run.complete("crisis_safety_plan", SAFETY_PLAN)
+    run.complete("safety_precautions", SAFETY)
+    assert run.wf.is_completed()
+
+
+def test_an_open_escalation_keeps_the_crisis_open_until_answered() -> None:
+    run = crisis()
+    run.advance(minutes=16)
+    for bpmn_id, form in [
+        ("acknowledge_crisis", ACKNOWLEDGE),
+        ("crisis_response", CRISIS),
+        ("crisis_safety_plan", SAFETY_PLAN),
+        ("safety_precautions", SAFETY),
+    ]:
+        run.complete(bpmn_id, form)
+    assert run.ready_ids() == {"crisis_not_acknowledged"}
+    run.complete("crisis_not_acknowledged", ESCALATION)
+    assert run.wf.is_completed()
+
+
+# --- discharge follow-up -------------------------------------------------------------------
+
+
+def discharge(*, behavioral_health: bool = False, do_not_contact: bool = False) -> Run:
+    run = Run(
+        "discharge_followup",
+        behavioral_health=behavioral_health,
+        do_not_contact=do_not_contact,
+        message={"discharged_at": "2026-03-02"},
+        tcm_contact_due=TCM_DUE,
+    )
+    assert run.ready_ids() == set()  # nothing happens before the message
+    run.deliver("discharge", {"discharged_at": "2026-03-02"})
+    return run
+
+
+def test_discharge_process_is_started_by_the_discharge_message() -> None:
+    spec, _ = specs("discharge_followup")
+    assert runtime.message_start_names(spec) == {"discharge"}
+
+
+def test_discharge_opens_the_transitional_care_contact() -> None:
+    run = discharge()
+    task = run.ready()["tcm_first_attempt"]
+    props = task.task_spec.extensions["properties"]
+    assert run.ready_ids() == {"tcm_first_attempt"}
+    assert task.task_spec.lane == "SocialWorker"
+    assert (props["dueInBusinessDays"], props["priority"]) == ("2", "urgent")
+    assert "988" in run.instructions("tcm_first_attempt")
+    assert "deadline 2026-03-04 at 09:00, site time" in run.instructions("tcm_first_attempt")
+
+
+def test_deadline_timer_is_the_seeded_due_time() -> None:
+    assert discharge().timers() == {"tcm_deadline": datetime.fromisoformat(TCM_DUE)}
+
+
+def test_reached_at_the_first_attempt_ends_the_contact() -> None:
+    run = discharge()
+    run.complete("tcm_first_attempt", REACHED)
+    assert run.ready_ids() == set()
+    assert run.timers() == {}
+    assert run.wf.is_completed()
+
+
+def test_unreachable_first_attempt_asks_for_another() -> None:
+    run = discharge()
+    run.complete("tcm_first_attempt", UNREACHED)
+    assert run.ready_ids() == {"tcm_retry"}
+    assert "no answer" in run.instructions("tcm_retry")
+
+
+def test_unable_to_reach_is_recorded_after_two_attempts() -> None:
+    run = discharge()
+    run.complete("tcm_first_attempt", UNREACHED)
+    run.complete("tcm_retry", retry(give_up=True))
+    assert run.wf.is_completed()
+    attempts = [
+        t
+        for t in run.wf.get_tasks(state=TaskState.COMPLETED)
+        if t.task_spec.bpmn_id in ("tcm_first_attempt", "tcm_retry") and t.task_spec.manual
+    ]
+    assert len(attempts) == 2
+
+
+def test_first_attempt_form_cannot_record_unable_to_reach() -> None:
+    errors = form_errors(
+        "tcm_contact_attempt.schema.json", {**UNREACHED, "record_unable_to_reach": True}
+    )
+    assert any("record_unable_to_reach" in e for e in errors)
+
+
+def test_attempts_repeat_until_reached() -> None:
+    run = discharge()
+    run.complete("tcm_first_attempt", UNREACHED)
+    run.complete("tcm_retry", retry(give_up=False))
+    run.complete("tcm_retry", retry(give_up=False))
+    assert run.ready_ids() == {"tcm_retry"}
+    run.complete("tcm_retry", {**REACHED, "attempted_at": "2026-03-04T09:00:00-05:00"})
+    assert run.wf.is_completed()
+
+
+def test_attempts_stop_at_the_loop_maximum() -> None:
+    run = discharge()
+    run.complete("tcm_first_attempt", UNREACHED)
+    for _ in range(4):
+        assert run.ready_ids() == {"tcm_retry"}
+        run.complete("tcm_retry", retry(give_up=False))
+    assert run.ready_ids() == set()
+    assert run.wf.is_completed()
+
+
+def test_deadline_escalates_to_the_supervisor_and_keeps_the_contact_open() -> None:
+    run = discharge()
+    run.clock.set(datetime.fromisoformat(TCM_DUE) + timedelta(seconds=1))
+    run.advance()
+    ready = run.ready()
+    assert set(ready) == {"tcm_first_attempt", "tcm_overdue_review"}
+    assert ready["tcm_overdue_review"].task_spec.lane == "Supervisor"
+
+
+def test_contact_before_the_deadline_cancels_the_escalation() -> None:
+    run = discharge()
+    run.complete("tcm_first_attempt", REACHED)
+    run.advance(days=5)
+    assert run.ready_ids() == set()
+
+
+@pytest.mark.parametrize(("flag", "expected"), [(True, {"mh_followup_check"}), (False, set())])
+def test_mental_health_follow_up_only_with_the_behavioural_health_flag(
+    flag: bool, expected: set[str]
+) -> None:
+    run = discharge(behavioral_health=flag)
+    run.complete("tcm_first_attempt", REACHED)
+    assert run.ready_ids() == expected
+
+
+def test_mental_health_follow_up_is_due_in_7_days() -> None:
+    run = discharge(behavioral_health=True)
+    task = run.ready()["mh_followup_check"]
+    assert task.task_spec.extensions["properties"]["dueIn"] == "P7D"
+    run.complete("mh_followup_check", MH_FOLLOWUP)
+    run.complete("tcm_first_attempt", REACHED)
+    assert run.wf.is_completed()
+
+
+def test_do_not_contact_gets_no_outreach_only_a_safe_contact_plan() -> None:
+    run = discharge(do_not_contact=True)
+    assert run.ready_ids() == {"tcm_safe_contact"}
+    assert "Do not contact" in run.instructions("tcm_safe_contact")
+    assert set(run.timers()) == {"tcm_deadline"}
+    run.complete("tcm_safe_contact", {"channel": "clinic_visit", "contact_made": True})
+    assert run.wf.is_completed()
+
+
+# --- forms ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "complaint"),
+    [
+        ("crisis_acknowledge.schema.json", {"response": "handed_over"}, "'handed_over_to'"),
+        ("crisis_acknowledge.schema.json", {"response": "later"}, "'later'"),
+        ("crisis_escalation.schema.json", {"action": "other", "client_safe": True}, "'note'"),
+        ("crisis_escalation.schema.json", {"action": "reassigned"}, "'client_safe'"),
+        ("safety_plan.schema.json", {"plan_status": "completed"}, "'warning_signs'"),
+        ("safety_plan.schema.json", {**SAFETY_PLAN, "lifeline_988_listed": False}, "True was"),
+        ("safety_plan.schema.json", {"plan_status": "client_declined"}, "'declined_reason'"),
+        ("tcm_contact_attempt.schema.json", {**REACHED, "topics_covered": []}, "non-empty"),
+        (
+            "tcm_contact_attempt.schema.json",
+            {**UNREACHED, "unreachable_reason": None},
+            "None is not",
+        ),
+        ("tcm_contact_retry.schema.json", UNREACHED, "'record_unable_to_reach'"),
+        ("mh_followup.schema.json", {"visit_status": "attended"}, "'visit_date'"),
+        ("mh_followup.schema.json", {"visit_status": "missed"}, "'next_step'"),
+        ("tcm_overdue_review.schema.json", {"action": "reassign"}, "'note'"),
+        ("tcm_safe_contact.schema.json", {"channel": "home_phone"}, "'home_phone'"),
+    ],
+)
+def test_form_rejects_invalid_answers(filename: str, data: dict, complaint: str) -> None:
+    errors = form_errors(filename, data)
+    assert any(complaint in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("crisis_acknowledge.schema.json", ACKNOWLEDGE),
+        ("crisis_acknowledge.schema.json", {"response": "handed_over", "handed_over_to": "Dr K"}),
+        ("crisis_escalation.schema.json", ESCALATION),
+        ("safety_plan.schema.json", SAFETY_PLAN),
+        ("safety_plan.schema.json", {"plan_status": "client_declined", "declined_reason": "No."}),
+        ("tcm_contact_attempt.schema.json", REACHED),
+        ("tcm_contact_attempt.schema.json", UNREACHED),
+        ("tcm_contact_retry.schema.json", retry(give_up=True)),
+        ("tcm_contact_retry.schema.json", REACHED),
+        ("mh_followup.schema.json", MH_FOLLOWUP),
+        ("tcm_overdue_review.schema.json", {"action": "reassign", "note": "Sam off sick."}),
+    ],
+)
+def test_form_accepts_valid_answers(filename: str, data: dict) -> None:
+    assert form_errors(filename, data) == []
