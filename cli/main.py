@@ -49,6 +49,8 @@ def main(ctx: click.Context) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # SpiffWorkflow logs every task state change at INFO: far too chatty for an operator.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     ctx.obj = Env(load_settings())
 
 

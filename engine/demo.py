@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import accounts, cases, inbox, instances, timers
 from engine.accounts.models import User
-from engine.calendar import DEFAULT_SITE, Site
+from engine.calendar import DEFAULT_SITE, Site, add_business_days, is_business_day
 from engine.cases.models import Client
 from engine.clock import Clock, FrozenClock
+from engine.demo_forms import *  # noqa: F403  (sample data is part of the demo's API)
+from engine.demo_forms import (
+    AHC_FOOD_HOUSING,
+    AHC_UNSAFE,
+    CSSRS_HIGH,
+    HOUSING_REFERRAL,
+    SAFETY_REFERRAL,
+    STEP_DATA,
+    TCM_UNREACHABLE,
+    assessment,
+    care_plan,
+)
 from engine.settings import ROOT
 
 PASSWORD_FILE = ROOT / "var" / "demo-password.txt"
@@ -35,147 +48,6 @@ DEMO_USERS = (
     ("admin", "Site Administrator", ("admin",), False),
 )
 
-# ---------------------------------------------------------------- sample forms -----
-INTAKE = {
-    "referral_date": "2026-03-02",
-    "referral_source": "physician",
-    "reason_for_referral": "Lives alone after a fall; worried about managing at home.",
-    "living_situation": "alone",
-    "primary_language": "English",
-    "interpreter_needed": False,
-    "consent_to_social_work": "client",
-}
-NARRATIVE = {
-    "assessment_date": "2026-03-02",
-    "setting": "bedside",
-    "family_and_support": "Daughter nearby, visits weekly.",
-    "finances": "Fixed income; short at month end.",
-    "housing": "Rents a second-floor flat.",
-    "coping": "Low mood since a bereavement.",
-    "strengths": "Church community; motivated to go home.",
-    "goals": "Go home safely.",
-}
-AHC_NO_NEEDS = {
-    "q1": "steady",
-    "q2": [],
-    "q3": "never",
-    "q4": "never",
-    "q5": False,
-    "q6": "no",
-    "q7": 1,
-    "q8": 1,
-    "q9": 1,
-    "q10": 1,
-}
-AHC_FOOD_HOUSING = {**AHC_NO_NEEDS, "q1": "worried", "q3": "often", "q4": "sometimes"}
-CSSRS_NONE = {"q1": False, "q2": False, "q6": False}
-CSSRS_HIGH = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": False}
-
-
-def assessment(
-    *,
-    phq2: Mapping[str, int] | None = None,
-    cssrs: Mapping[str, Any] = CSSRS_NONE,
-    ahc: Mapping[str, Any] = AHC_NO_NEEDS,
-    phq9: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    data = {
-        **NARRATIVE,
-        "phq2": dict(phq2 or {"q1": 0, "q2": 1}),
-        "cssrs": dict(cssrs),
-        "ahc_hrsn": dict(ahc),
-    }
-    if phq9 is not None:
-        data["phq9"] = dict(phq9)
-    return data
-
-
-def care_plan(needs: tuple[str, ...] = ("food",), interval: str = "P14D") -> dict[str, Any]:
-    return {
-        "goal_1": "Food at home every day of the month.",
-        "needs": list(needs),
-        "client_agrees": True,
-        "followup_interval": interval,
-    }
-
-
-REFERRAL = {
-    "referral_made": True,
-    "need": "food",
-    "organisation_name": "Eastside Food Bank",
-    "service": "Home-delivered groceries",
-    "contact_made": True,
-    "consent_to_share_recorded": True,
-}
-HOUSING_REFERRAL = {
-    "referral_made": True,
-    "need": "housing",
-    "organisation_name": "City Housing Help Desk",
-    "service": "Emergency rental assistance",
-    "consent_to_share_recorded": True,
-}
-ACKNOWLEDGE = {"response": "at_bedside"}
-CRISIS = {
-    "risk_summary": "Screen positive for active ideation with intent.",
-    "actions_taken": ["stayed_with_client"],
-    "lifeline_988_given": True,
-    "safety_plan_started": True,
-    "physician_notified": True,
-}
-SAFETY = {
-    "one_to_one_observation": True,
-    "environment_sweep": True,
-    "belongings_searched": True,
-    "physician_notified": True,
-    "precautions_started_at": "2026-03-02T10:20:00-05:00",
-}
-
-SAFETY_PLAN = {
-    "plan_status": "completed",
-    "warning_signs": "Can't sleep; stops answering the phone.",
-    "internal_coping": "Walk; music; cold shower.",
-    "distraction_people_places": "Brother Mike; the gym.",
-    "people_to_ask_for_help": "Mike (brother), 555-0142.",
-    "professionals_and_agencies": "Outpatient clinic; 988 Suicide & Crisis Lifeline.",
-    "lifeline_988_listed": True,
-    "making_environment_safe": "Mike holds the medication; no firearms at home.",
-    "copy_given": True,
-}
-
-
-def followup(decision: str = "close") -> dict[str, Any]:
-    return {
-        "contact_date": "2026-03-16",
-        "contact_outcome": "reached_client",
-        "referral_outcome": "got_help" if decision == "close" else "in_progress",
-        "goals_progress": "met" if decision == "close" else "progressing",
-        "decision": decision,
-        "reason": "Needs met." if decision == "close" else "Still waiting for services.",
-    }
-
-
-CLOSING = {
-    "closed_on": "2026-03-30",
-    "summary": "Needs met; client at home with support.",
-    "outcome": "needs_met",
-    "goals_met": "all",
-}
-
-# Form data by task id, for the demo's scripted steps.
-STEP_DATA: dict[str, Callable[[], dict[str, Any]]] = {
-    "intake": lambda: dict(INTAKE),
-    "assessment": assessment,
-    "care_plan": care_plan,
-    "send_referral": lambda: dict(REFERRAL),
-    "acknowledge_crisis": lambda: dict(ACKNOWLEDGE),
-    "crisis_response": lambda: dict(CRISIS),
-    "crisis_safety_plan": lambda: dict(SAFETY_PLAN),
-    "safety_plan": lambda: dict(SAFETY_PLAN),
-    "safety_precautions": lambda: dict(SAFETY),
-    "followup_review": followup,
-    "close_case": lambda: dict(CLOSING),
-}
-
 
 @dataclass(frozen=True)
 class DemoClient:
@@ -187,7 +59,9 @@ class DemoClient:
     steps: tuple[tuple[str, dict[str, Any] | None], ...]  # (bpmn_id, data or None for the default)
     expect: frozenset[str]  # open task ids (or "timer:<id>") the client should end at
     days_ago: float = 0.0  # run the scripted steps this long ago (makes work overdue)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Or choose the start from the current time and the site calendar (e.g. a discharge
+    # whose 2-business-day window holds a public holiday).
+    start_at: Callable[[datetime, Site], datetime] | None = None
 
 
 DEMO_CLIENTS = (
@@ -245,6 +119,44 @@ DEMO_CLIENTS = (
         (("intake", None),),
         frozenset({"assessment", "review_overdue_assessment"}),
         days_ago=2,
+    ),
+    DemoClient(
+        "Robert",
+        "Chen",
+        "1946-03-09",
+        "DEMO-0004",
+        "Discharged home after heart failure admission; lives with his wife.",
+        (("intake", None), ("message:discharge", {"disposition": "home", "unit": "4 West"})),
+        frozenset({"tcm_first_attempt", "assessment"}),
+        start_at=lambda now, site: holiday_window_start(now, site),
+    ),
+    DemoClient(
+        "Grace",
+        "Okoye",
+        "1962-08-30",
+        "DEMO-0005",
+        "Discharged after pneumonia; phone often switched off.",
+        (
+            ("intake", None),
+            ("message:discharge", {"disposition": "home", "unit": "5 East"}),
+            ("tcm_first_attempt", TCM_UNREACHABLE),
+            ("tcm_retry", {**TCM_UNREACHABLE, "record_unable_to_reach": False}),
+        ),
+        frozenset({"tcm_retry"}),
+    ),
+    DemoClient(
+        "Nadia",
+        "Haddad",
+        "1985-12-01",
+        "DEMO-0006",
+        "Injuries reported as a fall; partner answers for her.",
+        (
+            ("intake", None),
+            ("assessment", assessment(ahc=AHC_UNSAFE)),
+            ("care_plan", care_plan(("safety",))),
+            ("send_referral", SAFETY_REFERRAL),
+        ),
+        frozenset({"timer:followup_wait", "timer:answer_overdue"}),
     ),
 )
 
@@ -313,7 +225,12 @@ def run_demo(
         client = session.scalar(select(Client).where(Client.mrn == demo.mrn))
         name = f"{demo.given_name} {demo.family_name}"
         if client is None:
-            when = FrozenClock(clock.now() - timedelta(days=demo.days_ago))
+            start = (
+                demo.start_at(clock.now(), site)
+                if demo.start_at
+                else clock.now() - timedelta(days=demo.days_ago)
+            )
+            when = FrozenClock(start)
             case, started = cases.open_case(
                 session,
                 client={
@@ -328,31 +245,8 @@ def run_demo(
                 site=site,
             )
             echo(f"{name}: case {case.id} opened by {worker.username}")
-            for bpmn_id, data in demo.steps:
-                # The oldest open task of that kind (a care plan opens one referral per need).
-                task = next(
-                    t
-                    for t in inbox.tasks_for_case(session, case.id)
-                    if t.status == "open" and t.bpmn_id == bpmn_id
-                )
-                actor = (
-                    session.get(User, task.assignee_id)
-                    if task.assignee_id
-                    else _member(users, task.role)
-                )
-                result = instances.complete_task(
-                    session,
-                    task_id=task.id,
-                    data=data or STEP_DATA[bpmn_id](),
-                    actor=actor,
-                    clock=when,
-                    site=site,
-                )
-                nxt = (
-                    ", ".join(f"{t.name} ({_holder(session, t)})" for t in result.created_tasks)
-                    or "waiting"
-                )
-                echo(f"  {task.name} completed by {actor.username} -> next: {nxt}")
+            for step, data in demo.steps:
+                _run_step(session, case, step, data, users=users, clock=when, site=site, echo=echo)
                 when.advance(minutes=20)
             case_id = case.id
             _fire_due_timers(session, clock=clock, site=site, echo=echo)
@@ -371,6 +265,72 @@ def run_demo(
             + ("[as expected]" if ok else f"[UNEXPECTED, wanted {', '.join(sorted(demo.expect))}]")
         )
     return all_ok
+
+
+def _run_step(
+    session: Session,
+    case: cases.Case,
+    step: str,
+    data: dict[str, Any] | None,
+    *,
+    users: Mapping[str, User],
+    clock: Clock,
+    site: Site,
+    echo: Callable[[str], None],
+) -> None:
+    """One scripted step: `message:<name>` delivers a message (e.g. a discharge from the
+    hospital's ADT feed); any other step completes the oldest open task with that id."""
+    if step.startswith("message:"):
+        name = step.split(":", 1)[1]
+        results = instances.deliver_message(
+            session,
+            name=name,
+            case_id=case.id,
+            payload=data or {},
+            actor=None,
+            clock=clock,
+            site=site,
+        )
+        created = [t for r in results for t in r.created_tasks]
+        nxt = ", ".join(
+            f"{t.name} ({_holder(session, t)}, due {t.due_at:%a %d %b})" for t in created
+        )
+        echo(f"  message '{name}' received -> next: {nxt or 'waiting'}")
+        return
+    # The oldest open task of that kind (a care plan opens one referral per need).
+    task = next(
+        t
+        for t in inbox.tasks_for_case(session, case.id)
+        if t.status == "open" and t.bpmn_id == step
+    )
+    actor = session.get(User, task.assignee_id) if task.assignee_id else _member(users, task.role)
+    assert actor is not None
+    result = instances.complete_task(
+        session,
+        task_id=task.id,
+        data=data or STEP_DATA[step](),
+        actor=actor,
+        clock=clock,
+        site=site,
+    )
+    nxt = ", ".join(f"{t.name} ({_holder(session, t)})" for t in result.created_tasks)
+    echo(f"  {task.name} completed by {actor.username} -> next: {nxt or 'waiting'}")
+
+
+def holiday_window_start(now: datetime, site: Site) -> datetime:
+    """The latest weekday morning (10:00 local) before `now` whose 2-business-day window holds
+    a public holiday, so the demo shows the calendar at work."""
+    tz = ZoneInfo(site.timezone)
+    day = now.astimezone(tz).date()
+    for _ in range(120):
+        day -= timedelta(days=1)
+        start = datetime.combine(day, time(10, 0), tz)
+        if start.weekday() < 5 and start < now:
+            span = (add_business_days(start, 2, site=site).date() - day).days
+            window = [day + timedelta(days=d) for d in range(1, span + 1)]
+            if any(d.weekday() < 5 and not is_business_day(d, site=site) for d in window):
+                return start.astimezone(UTC)
+    return now - timedelta(days=1)
 
 
 def _fire_due_timers(

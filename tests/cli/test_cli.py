@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from engine.demo import DEMO_CLIENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = ROOT / "tests" / "fixtures" / "bpmn"
@@ -48,7 +49,7 @@ def test_init_twice_is_idempotent(runner: CliRunner) -> None:
 def test_init_demo_puts_every_demo_client_at_its_expected_step(runner: CliRunner) -> None:
     result = runner.invoke(main, ["init", "--demo"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("[as expected]") == 3
+    assert result.output.count("[as expected]") == len(DEMO_CLIENTS)
     assert "UNEXPECTED" not in result.output
 
 
@@ -114,4 +115,4 @@ def test_rebuild_projections_keeps_every_demo_client_where_it_was(runner: CliRun
     runner.invoke(main, ["init", "--demo"])
     result = runner.invoke(main, ["rebuild-projections"])
     assert result.exit_code == 0, result.output
-    assert runner.invoke(main, ["demo"]).output.count("[as expected]") == 3
+    assert runner.invoke(main, ["demo"]).output.count("[as expected]") == len(DEMO_CLIENTS)
