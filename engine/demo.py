@@ -37,6 +37,7 @@ from engine.demo_forms import (
 from engine.settings import ROOT
 
 PASSWORD_FILE = ROOT / "var" / "demo-password.txt"
+STEP_GAP = timedelta(minutes=20)
 
 DEMO_USERS = (
     ("alex", "Alex Rivera", ("social_worker",), True),
@@ -225,10 +226,11 @@ def run_demo(
         client = session.scalar(select(Client).where(Client.mrn == demo.mrn))
         name = f"{demo.given_name} {demo.family_name}"
         if client is None:
+            # Steps are STEP_GAP apart and must not end in the future.
             start = (
                 demo.start_at(clock.now(), site)
                 if demo.start_at
-                else clock.now() - timedelta(days=demo.days_ago)
+                else clock.now() - timedelta(days=demo.days_ago) - STEP_GAP * (len(demo.steps) - 1)
             )
             when = FrozenClock(start)
             case, started = cases.open_case(
@@ -247,7 +249,7 @@ def run_demo(
             echo(f"{name}: case {case.id} opened by {worker.username}")
             for step, data in demo.steps:
                 _run_step(session, case, step, data, users=users, clock=when, site=site, echo=echo)
-                when.advance(minutes=20)
+                when.advance(STEP_GAP)
             case_id = case.id
             _fire_due_timers(session, clock=clock, site=site, echo=echo)
         else:

@@ -22,14 +22,31 @@ def _field_of(err: ValidationError) -> str:
         m = _REQUIRED.match(err.message)
         if m:
             parts.append(m.group(1))
+    elif err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        if extra:
+            parts.append(extra[0])
     return ".".join(parts) or "(form)"
 
 
 def _message_of(err: ValidationError) -> str:
     if err.validator == "required":
         return "This field is required."
+    if err.validator == "const" and err.validator_value is True:
+        return "This must be confirmed."
     if err.validator in ("enum", "oneOf", "const"):
         return "Choose one of the offered options."
+    if err.validator == "minItems":
+        n = err.validator_value
+        return "Choose at least one." if n == 1 else f"Choose at least {n}."
+    if err.validator == "maxItems":
+        return f"Choose at most {err.validator_value}."
+    if err.validator == "uniqueItems":
+        return "Each choice may be given only once."
+    if err.validator == "pattern":
+        return "Not in the expected format."
+    if err.validator == "additionalProperties":
+        return "This form has no such field."
     if err.validator == "type":
         return f"Must be a {err.validator_value}."
     if err.validator == "maxLength":

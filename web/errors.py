@@ -24,7 +24,13 @@ def wants_json() -> bool:
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details if details is not None else []}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details if details is not None else [],
+        }
+    }
 
 
 def init_app(app: Flask) -> None:
@@ -33,7 +39,9 @@ def init_app(app: Flask) -> None:
         status = STATUS[exc.kind]
         if wants_json():
             return jsonify(error_body(exc.code, exc.public_message, exc.details)), status
-        return render_template("error.html", status=status, message=exc.public_message, details=exc.details), status
+        return render_template(
+            "error.html", status=status, message=exc.public_message, details=exc.details
+        ), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
@@ -41,4 +49,6 @@ def init_app(app: Flask) -> None:
         code = (exc.name or "error").lower().replace(" ", "_")
         if wants_json():
             return jsonify(error_body(code, exc.description or exc.name)), status
-        return render_template("error.html", status=status, message=exc.description or exc.name, details=[]), status
+        return render_template(
+            "error.html", status=status, message=exc.description or exc.name, details=[]
+        ), status

@@ -1,0 +1,14 @@
+"""HTML pages, one module per area, all on the `pages` blueprint."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("pages", __name__)
+
+
+def register(app: Flask) -> None:
+    # Imported for their side effect: each module adds its views to bp.
+    from web.pages import admin, cases, common, inbox, login, tasks  # noqa: F401
+
+    app.register_blueprint(bp)

@@ -1,0 +1,205 @@
+"""A task's page: instructions, the form, and claim / release / reassign."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from engine import inbox, instances, pages_view
+from engine.errors import Conflict, Invalid
+from engine.forms import field_errors
+from web import deps, formrender
+from web.auth import login_required
+from web.pages import bp
+from web.pages.common import back, localtime, reader_zone, role_label
+from web.pages.instructions import render_instructions
+
+
+def _detail(task_id: int, *, record_view: bool) -> pages_view.TaskDetail:
+    with deps.sessions().begin() as session:
+        return pages_view.task_detail(
+            session, task_id=task_id, actor=g.user, clock=deps.clock(), record_view=record_view
+        )
+
+
+def _page(
+    detail: pages_view.TaskDetail,
+    *,
+    values: Mapping[str, list[str]] | None = None,
+    errors: Mapping[str, str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    fields = formrender.build(detail.schema, detail.ui) if detail.schema else []
+    if values is None:
+        values = {
+            **formrender.schema_defaults(detail.schema or {}),
+            **_previous_text(detail, fields),
+        }
+    errors = errors or {}
+    html = render_template(
+        "pages/task.html",
+        d=detail,
+        task=detail.task,
+        form_html=(
+            formrender.render(fields, values, errors, zone=reader_zone())
+            if detail.can_work
+            else None
+        ),
+        form_title=(detail.schema or {}).get("title"),
+        form_description=(detail.schema or {}).get("description"),
+        error_summary=_summary(fields, errors),
+        instructions=render_instructions(detail.instructions, detail.data),
+        problem=problem,
+    )
+    return html, status
+
+
+def _previous_text(
+    detail: pages_view.TaskDetail, fields: list[formrender.Field]
+) -> dict[str, list[str]]:
+    """A repeated task (the next care-plan round) starts from the last round's wording. Only
+    free text is carried over: a choice such as 'close the case' must be made afresh."""
+    previous = detail.data.get(detail.task.variable or "") if detail.task.variable else None
+    if not isinstance(previous, dict):
+        return {}
+    text = {f.name for top in fields for f in top.walk() if f.widget in ("text", "textarea")}
+    return {k: v for k, v in formrender.initial_values(previous).items() if k in text}
+
+
+def _summary(fields: list[formrender.Field], errors: Mapping[str, str]) -> list[dict[str, str]]:
+    """Every error, in form order, each linking to its field (unplaced ones last)."""
+    by_name = {f.name: f for top in fields for f in top.walk()}
+    out = []
+    for name, f in by_name.items():
+        if name in errors:
+            out.append({"href": f"#{f.id}", "title": f.title, "message": errors[name]})
+    for name, message in formrender.unplaced(fields, errors).items():
+        out.append({"href": "#task-form", "title": name, "message": message})
+    return out
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def task(task_id: int) -> tuple[str, int]:
+    return _page(_detail(task_id, record_view=True))
+
+
+@bp.post("/tasks/<int:task_id>")
+@login_required
+def complete(task_id: int) -> Any:
+    values = formrender.values_from_form(request.form)
+    values.pop("csrf_token", None)
+    parsed = formrender.Parsed({}, {})
+    try:
+        with deps.sessions().begin() as session:
+            detail = pages_view.task_detail(
+                session, task_id=task_id, actor=g.user, clock=deps.clock(), record_view=False
+            )
+            fields = formrender.build(detail.schema, detail.ui) if detail.schema else []
+            parsed = formrender.parse(fields, values, zone=reader_zone())
+            if parsed.errors:
+                # Text that is not even a number: report it with every other problem at once.
+                raise Invalid(
+                    "Some fields need attention.",
+                    code="form_invalid",
+                    details=field_errors(detail.schema or {}, parsed.data),
+                )
+            result = instances.complete_task(
+                session,
+                task_id=task_id,
+                data=parsed.data,
+                actor=g.user,
+                clock=deps.clock(),
+                site=deps.site(),
+            )
+            notice = _next_steps(session, detail.task.name, result)
+    except Invalid as exc:
+        errors = formrender.errors_by_field(exc.details, parsed.errors)
+        if not errors:
+            errors = {"(form)": exc.public_message}
+        return _page(_detail(task_id, record_view=False), values=values, errors=errors, status=422)
+    except Conflict as exc:
+        message = (
+            "Someone else completed this task before you submitted. Your answers were not saved."
+            if exc.code in ("task_closed", "task_gone")
+            else exc.public_message
+        )
+        return _page(_detail(task_id, record_view=False), problem=message, status=409)
+    deps.committed()
+    flash(notice, "notice")
+    return redirect(url_for("pages.inbox"))
+
+
+def _next_steps(session: Session, done: str, result: instances.CommandResult) -> str:
+    """`Intake completed. Next: Psychosocial assessment, with Alex Rivera (due …).`"""
+    if not result.created_tasks:
+        if result.instance.status == "completed":
+            return f"{done} completed. The pathway is complete."
+        return f"{done} completed. Nothing new to do yet: the pathway is waiting."
+    names = pages_view.user_names(session, [t.assignee_id for t in result.created_tasks])
+    steps = []
+    for t in result.created_tasks:
+        holder = (
+            f"with {names[t.assignee_id]}"
+            if t.assignee_id in names
+            else f"in the {role_label(t.role)} queue"
+        )
+        steps.append(f"{t.name}, {holder} (due {localtime(t.due_at)})")
+    return f"{done} completed. Next: " + "; ".join(steps) + "."
+
+
+def _act(action: str, task_id: int, **kwargs: Any) -> tuple[str, str | None, str | None]:
+    """Run claim/release/assign; returns (task name, role, holder's name)."""
+    command = {
+        "claim": inbox.claim_task,
+        "release": inbox.release_task,
+        "assign": inbox.assign_task,
+    }
+    with deps.sessions().begin() as session:
+        task = command[action](session, task_id=task_id, actor=g.user, clock=deps.clock(), **kwargs)
+        holder = pages_view.user_names(session, [task.assignee_id]).get(task.assignee_id or 0)
+        return task.name, task.role, holder
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int) -> Response:
+    try:
+        name, _, _ = _act("claim", task_id)
+    except (Conflict, Invalid) as exc:
+        flash(exc.public_message, "error")
+        return back()
+    flash(f"You hold “{name}” now.", "notice")
+    return back("pages.task", task_id=task_id)
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int) -> Response:
+    try:
+        name, role, _ = _act("release", task_id)
+    except (Conflict, Invalid) as exc:
+        flash(exc.public_message, "error")
+        return back()
+    flash(f"“{name}” is back in the {role_label(role)} queue.", "notice")
+    return back()
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+@login_required
+def assign(task_id: int) -> Response:
+    username = request.form.get("user", "").strip()
+    try:
+        if not username:
+            raise Invalid("Choose who should take this task.", code="assignee_missing")
+        name, _, holder = _act("assign", task_id, username=username)
+    except (Conflict, Invalid) as exc:
+        flash(exc.public_message, "error")
+        return back("pages.task", task_id=task_id)
+    flash(f"“{name}” is now with {holder or username}.", "notice")
+    return back("pages.task", task_id=task_id)
