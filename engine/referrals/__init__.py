@@ -1,7 +1,18 @@
 from engine.referrals.models import CommunityResource, Consent, Referral, ReferralEvent
+from engine.referrals.permissions import (
+    DIRECTORY_ROLES,
+    REFERRAL_ROLES,
+    can_change_referrals,
+    can_edit_directory,
+    require_can_change_consents,
+    require_can_edit_directory,
+    require_can_set_status,
+)
 from engine.referrals.services import (
     ALLOWED_BY_SOURCE,
+    CONSENT_SCOPES,
     CONTACTING_SUBJECT_PROHIBITED,
+    DEFAULT_CONSENT_SCOPE,
     OPEN,
     REASON_CODES,
     REASON_REQUIRED,
@@ -30,14 +41,20 @@ from engine.referrals.services import (
     save_resource,
     send_referral,
     start_referrals,
+    view_consents,
+    view_referral,
 )
 
 __all__ = [
     "ALLOWED_BY_SOURCE",
+    "CONSENT_SCOPES",
     "CONTACTING_SUBJECT_PROHIBITED",
+    "DEFAULT_CONSENT_SCOPE",
+    "DIRECTORY_ROLES",
     "OPEN",
     "REASON_CODES",
     "REASON_REQUIRED",
+    "REFERRAL_ROLES",
     "STATUSES",
     "STATUS_MESSAGE",
     "TERMINAL",
@@ -50,6 +67,8 @@ __all__ = [
     "TaskStep",
     "after_task_completion",
     "before_task_completion",
+    "can_change_referrals",
+    "can_edit_directory",
     "cancel_referral",
     "check_transition",
     "close_referrals_of",
@@ -63,8 +82,13 @@ __all__ = [
     "record_status",
     "referral_history",
     "referrals_for_case",
+    "require_can_change_consents",
+    "require_can_edit_directory",
+    "require_can_set_status",
     "revoke_consent",
     "save_resource",
     "send_referral",
     "start_referrals",
+    "view_consents",
+    "view_referral",
 ]

@@ -49,4 +49,11 @@ def _check_cookie_post() -> None:
     )
 
 
-from web.api import cases, definitions, misc, openapi, tasks  # noqa: E402,F401  (register routes on bp)
+from web.api import (  # noqa: E402,F401  (register routes on bp)
+    cases,
+    definitions,
+    misc,
+    openapi,
+    referrals,
+    tasks,
+)

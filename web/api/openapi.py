@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.referrals import CONSENT_SCOPES, DEFAULT_CONSENT_SCOPE, REASON_CODES, STATUSES
 from web.api import bp
 from web.api.common import public
 
@@ -90,6 +91,55 @@ TASK_FIELDS = {
     "created_at": DATETIME,
     "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
     "overdue": BOOL,
+}
+
+REFERRAL_STATUS = {"type": "string", "enum": list(STATUSES)}
+REFERRAL_STATUS_OR_NULL = {"type": ["string", "null"], "enum": [*STATUSES, None]}
+REFERRAL_FIELDS = {
+    "id": INT,
+    "case_id": INT,
+    "client_id": INT,
+    "need": {"type": "string", "description": "The care-plan need (housing, food, ...)."},
+    "status": REFERRAL_STATUS,
+    "status_reason": {"type": ["string", "null"], "description": "Reason for the last change."},
+    "reason_code": {"type": ["string", "null"], "enum": [*REASON_CODES, None]},
+    "organization_name": NULL_STR,
+    "service_name": NULL_STR,
+    "resource_id": {"type": ["integer", "null"], "description": "Directory entry, if chosen."},
+    "instance_id": {"type": ["integer", "null"], "description": "The `referral` instance."},
+    "previous_referral_id": {
+        "type": ["integer", "null"],
+        "description": "The declined or abandoned referral this one replaces.",
+    },
+    "do_not_contact": BOOL,
+    "order_detail": {
+        "type": ["string", "null"],
+        "description": "`contacting-subject-prohibited` for a do-not-contact client.",
+    },
+    "created_at": DATETIME,
+    "requested_at": NULL_DATETIME,
+    "updated_at": DATETIME,
+    "closed_at": NULL_DATETIME,
+}
+NULL_TEXT = {"type": ["string", "null"]}
+RESOURCE_FIELDS = {
+    "id": INT,
+    "organization_name": STR,
+    "service_name": STR,
+    "category": STR,
+    "status": {"type": "string", "enum": ["active", "inactive"]},
+    "description": NULL_TEXT,
+    "eligibility": NULL_TEXT,
+    "languages": {"type": "array", "items": STR},
+    "min_age": NULL_INT,
+    "max_age": NULL_INT,
+    "fees": NULL_TEXT,
+    "assured_date": {"type": ["string", "null"], "format": "date"},
+    "phone": NULL_TEXT,
+    "email": NULL_TEXT,
+    "address": NULL_TEXT,
+    "postal_code": NULL_TEXT,
+    "updated_at": DATETIME,
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -334,6 +384,103 @@ SCHEMAS: dict[str, Any] = {
         task_id=NULL_INT,
         details=ANY_OBJ,
     ),
+    "Referral": _obj(list(REFERRAL_FIELDS), **REFERRAL_FIELDS),
+    "ReferralEvent": _obj(
+        ["from", "to", "reason", "reason_code", "source", "actor", "at"],
+        **{"from": {**REFERRAL_STATUS_OR_NULL, "description": "Null for the creation row."}},
+        to=REFERRAL_STATUS,
+        reason=NULL_STR,
+        reason_code=NULL_STR,
+        source={
+            "type": "string",
+            "enum": ["requester", "organisation", "staff_recorded", "system"],
+            "description": "Who set the status: our staff, the organisation (a message), our "
+            "staff recording the organisation's answer, or the engine.",
+        },
+        actor={"type": "string", "description": "Username, or `system`."},
+        at=DATETIME,
+    ),
+    "ReferralDetail": {
+        "allOf": [
+            _ref("Referral"),
+            _obj(
+                ["history", "legal_next"],
+                history={"type": "array", "items": _ref("ReferralEvent")},
+                legal_next={
+                    "type": "array",
+                    "items": REFERRAL_STATUS,
+                    "description": "The statuses the state machine allows next.",
+                },
+            ),
+        ]
+    },
+    "ReferralStatusInput": _obj(
+        ["status"],
+        status={
+            **REFERRAL_STATUS,
+            "description": "`cancelled` and `entered-in-error` as the referring team; any "
+            "other status records the organisation's answer on its behalf (staff_recorded). "
+            "`draft` and `requested` are refused (403): a referral is sent from its task.",
+        },
+        reason={
+            "type": "string",
+            "maxLength": 1000,
+            "description": "Required for rejected, cancelled, on-hold and failed.",
+        },
+        reason_code={"type": "string", "enum": list(REASON_CODES)},
+    ),
+    "Consent": _obj(
+        [
+            "id",
+            "client_id",
+            "recipient",
+            "scope",
+            "given_at",
+            "expires_at",
+            "revoked_at",
+            "current",
+        ],
+        id=INT,
+        client_id=INT,
+        recipient=STR,
+        scope={"type": "string", "enum": list(CONSENT_SCOPES)},
+        given_at=DATETIME,
+        expires_at=NULL_DATETIME,
+        revoked_at=NULL_DATETIME,
+        current={"type": "boolean", "description": "In force now (given, unexpired, unrevoked)."},
+    ),
+    "ConsentInput": _obj(
+        ["recipient"],
+        recipient={
+            "type": "string",
+            "maxLength": 200,
+            "description": "The organisation; matched case- and space-insensitively.",
+        },
+        scope={"type": "string", "enum": list(CONSENT_SCOPES), "default": DEFAULT_CONSENT_SCOPE},
+        expires_at={
+            **DATETIME,
+            "description": "With its UTC offset, in the future; default one year from now.",
+        },
+    ),
+    "Resource": _obj(list(RESOURCE_FIELDS), **RESOURCE_FIELDS),
+    "ResourceInput": _obj(
+        ["organization_name", "service_name", "category"],
+        organization_name={"type": "string", "maxLength": 200},
+        service_name={"type": "string", "maxLength": 200},
+        category={"type": "string", "maxLength": 40, "description": "The need it meets."},
+        status={"type": "string", "enum": ["active", "inactive"], "default": "active"},
+        description={"type": "string", "maxLength": 4000},
+        eligibility={"type": "string", "maxLength": 4000},
+        languages={"type": "array", "items": {"type": "string", "maxLength": 40}},
+        min_age={"type": "integer", "minimum": 0, "maximum": 130},
+        max_age={"type": "integer", "minimum": 0, "maximum": 130},
+        fees={"type": "string", "maxLength": 200},
+        assured_date={"type": "string", "format": "date", "description": "Last verified."},
+        phone={"type": "string", "maxLength": 40},
+        email={"type": "string", "maxLength": 200},
+        address={"type": "string", "maxLength": 300},
+        postal_code={"type": "string", "maxLength": 20},
+    ),
     "Health": _obj(["status", "database"], status=STR, database=STR),
 }
 
@@ -349,6 +496,8 @@ _ERROR_RESPONSES = {
 
 TASK_ID = _path_param("task_id", "Human task id.")
 CASE_ID = _path_param("case_id", "Case id.")
+REFERRAL_ID = _path_param("referral_id", "Referral id.")
+CLIENT_ID = _path_param("client_id", "Client id.")
 TASK_RESPONSE = {"200": _json(_ref("TaskResponse"), "The task after the command.")}
 
 
@@ -503,6 +652,138 @@ PATHS: dict[str, Any] = {
             },
             parameters=[CASE_ID],
         )
+    },
+    "/api/v1/cases/{case_id}/referrals": {
+        "get": _op(
+            "listCaseReferrals",
+            "The case's referrals, oldest first (the read is audited as a case view).",
+            "referrals",
+            {
+                "200": _json(
+                    _obj(["referrals"], referrals={"type": "array", "items": _ref("Referral")}),
+                    "Referrals.",
+                ),
+                **_errors(401, 403, 404),
+            },
+            parameters=[CASE_ID],
+        )
+    },
+    "/api/v1/referrals/{referral_id}": {
+        "get": _op(
+            "getReferral",
+            "A referral with its status history and the statuses it may take next (audited).",
+            "referrals",
+            {
+                "200": _json(_obj(["referral"], referral=_ref("ReferralDetail")), "The referral."),
+                **_errors(401, 403, 404),
+            },
+            parameters=[REFERRAL_ID],
+        )
+    },
+    "/api/v1/referrals/{referral_id}/status": {
+        "post": _op(
+            "setReferralStatus",
+            "Cancel a referral, mark it entered in error, or record the organisation's answer "
+            "(social workers, case managers, supervisors, admins). The referral's own instance "
+            "hears of it; a decline opens a new referral for the need.",
+            "referrals",
+            {
+                "200": _json(
+                    _obj(
+                        ["referral", "delivered"],
+                        referral=_ref("ReferralDetail"),
+                        delivered={
+                            "type": "array",
+                            "items": INT,
+                            "description": "Ids of the instances that moved (or started).",
+                        },
+                    ),
+                    "The referral after the change.",
+                ),
+                **_errors(400, 401, 403, 404, 409, 422),
+            },
+            parameters=[REFERRAL_ID],
+            requestBody=_body(_ref("ReferralStatusInput"), "The new status."),
+        )
+    },
+    "/api/v1/clients/{client_id}/consents": {
+        "get": _op(
+            "listClientConsents",
+            "The client's consents to share, oldest first (the read is audited).",
+            "consents",
+            {
+                "200": _json(
+                    _obj(["consents"], consents={"type": "array", "items": _ref("Consent")}),
+                    "Consents.",
+                ),
+                **_errors(401, 403, 404),
+            },
+            parameters=[CLIENT_ID],
+        ),
+        "post": _op(
+            "recordConsent",
+            "Record the client's consent to share with an organisation (social workers, case "
+            "managers, supervisors, admins).",
+            "consents",
+            {
+                "201": _json(_obj(["consent"], consent=_ref("Consent")), "The new consent."),
+                **_errors(400, 401, 403, 404, 422),
+            },
+            parameters=[CLIENT_ID],
+            requestBody=_body(_ref("ConsentInput"), "Recipient, scope and expiry."),
+        ),
+    },
+    "/api/v1/consents/{consent_id}/revoke": {
+        "post": _op(
+            "revokeConsent",
+            "Revoke a consent. Referrals already sent are not recalled; cancel them if asked.",
+            "consents",
+            {
+                "200": _json(_obj(["consent"], consent=_ref("Consent")), "The revoked consent."),
+                **_errors(400, 401, 403, 404, 409),
+            },
+            parameters=[_path_param("consent_id", "Consent id.")],
+        )
+    },
+    "/api/v1/resources": {
+        "get": _op(
+            "findResources",
+            "Active directory services for a need: age and language filters, then the same "
+            "postal code first, then the most recently verified.",
+            "directory",
+            {
+                "200": _json(
+                    _obj(["resources"], resources={"type": "array", "items": _ref("Resource")}),
+                    "Matching services.",
+                ),
+                **_errors(400, 401, 403),
+            },
+            parameters=[
+                _query("need", "The care-plan need (the category).", STR, required=True),
+                _query("postal_code", "Rank services with this postal code first.", STR),
+                _query(
+                    "age",
+                    "The client's age in years.",
+                    {"type": "integer", "minimum": 0, "maximum": 130},
+                ),
+                _query("language", "A language the service must offer (or not list any).", STR),
+                _query(
+                    "limit",
+                    "At most this many.",
+                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                ),
+            ],
+        ),
+        "post": _op(
+            "saveResource",
+            "Add a service to the directory (case managers, supervisors, admins).",
+            "directory",
+            {
+                "201": _json(_obj(["resource"], resource=_ref("Resource")), "The new entry."),
+                **_errors(400, 401, 403, 422),
+            },
+            requestBody=_body(_ref("ResourceInput"), "The service."),
+        ),
     },
     "/api/v1/process-definitions": {
         "get": _op(
@@ -680,7 +961,18 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"bearerAuth": []}, {"cookieAuth": []}],
     "tags": [
         {"name": t}
-        for t in ("tasks", "cases", "definitions", "instances", "instruments", "audit", "meta")
+        for t in (
+            "tasks",
+            "cases",
+            "referrals",
+            "consents",
+            "directory",
+            "definitions",
+            "instances",
+            "instruments",
+            "audit",
+            "meta",
+        )
     ],
     "paths": PATHS,
     "components": {
