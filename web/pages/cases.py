@@ -9,6 +9,7 @@ from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine import cases, instruments, pages_view
+from engine.audit import AuditTag
 from engine.errors import CareBridgeError, Conflict, Invalid
 from web import deps, formrender
 from web.auth import login_required, require_roles
@@ -41,24 +42,35 @@ CLIENT_FIELDS = (
     ClientField("postal_code", "Postal code", maxlength=20),
 )
 
+# Every audit tag has a label (tests/web/pages checks none is missing).
 ACTION_LABELS = {
-    "case:opened": "Case opened",
-    "case:viewed": "Case record viewed",
-    "case:closed": "Case closed",
-    "case:flagged": "Case flagged",
-    "client:viewed": "Client record viewed",
-    "case:task:viewed": "Task viewed",
-    "case:task:claimed": "Task claimed",
-    "case:task:released": "Task released",
-    "case:task:assigned": "Task reassigned",
-    "case:task:completed": "Task completed",
-    "case:task:created": "Task created",
-    "instance:started": "Pathway started",
-    "instance:completed": "Pathway finished",
-    "instance:message": "Message received",
-    "instance:timer:fired": "Timer fired",
-    "case:assessment:recorded": "Screening recorded",
-    "case:referral:updated": "Referral updated",
+    AuditTag.CASE_OPENED: "Case opened",
+    AuditTag.CASE_VIEWED: "Case record viewed",
+    AuditTag.CASE_CLOSED: "Case closed",
+    AuditTag.CASE_FLAGGED: "Case flagged",
+    AuditTag.CLIENT_VIEWED: "Client record viewed",
+    AuditTag.TASK_VIEWED: "Task viewed",
+    AuditTag.TASK_CLAIMED: "Task claimed",
+    AuditTag.TASK_RELEASED: "Task released",
+    AuditTag.TASK_ASSIGNED: "Task reassigned",
+    AuditTag.TASK_COMPLETED: "Task completed",
+    AuditTag.TASK_CREATED: "Task created",
+    AuditTag.INSTANCE_STARTED: "Pathway started",
+    AuditTag.INSTANCE_COMPLETED: "Pathway finished",
+    AuditTag.MESSAGE_RECEIVED: "Message received",
+    AuditTag.TIMER_FIRED: "Timer fired",
+    AuditTag.ASSESSMENT_RECORDED: "Screening recorded",
+    AuditTag.REFERRAL_UPDATED: "Referral updated",
+    AuditTag.REFERRAL_VIEWED: "Referral viewed",
+    AuditTag.CONSENT_RECORDED: "Consent to share recorded",
+    AuditTag.CONSENT_REVOKED: "Consent to share revoked",
+    AuditTag.CONSENTS_VIEWED: "Consents viewed",
+    AuditTag.RESOURCE_SAVED: "Community resource saved",
+    AuditTag.DEFINITION_DEPLOYED: "Pathway definition deployed",
+    AuditTag.USER_LOGIN: "Signed in",
+    AuditTag.USER_LOGIN_FAILED: "Sign-in failed",
+    AuditTag.TOKEN_CREATED: "API token created",
+    AuditTag.AUDIT_VIEWED: "Audit trail viewed",
 }
 
 

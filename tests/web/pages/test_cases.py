@@ -141,3 +141,10 @@ def test_step_list_replaces_the_diagram_without_bpmn_js(
     assert '<ol class="steps">' in html
     steps = html[html.index('<ol class="steps">') :]
     assert steps.index("Referral received") < steps.index("Intake") < steps.index("Close case")
+
+
+def test_every_audit_tag_has_a_timeline_label() -> None:
+    from engine.audit import AuditTag
+    from web.pages.cases import ACTION_LABELS
+
+    assert set(AuditTag) <= set(ACTION_LABELS)
