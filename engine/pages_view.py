@@ -1,13 +1,14 @@
-"""Read models for the HTML pages: a task with its form and instructions, a case at a glance,
-a pathway as steps. Reads only, except the audit row every view of a client's record leaves
-(written in the caller's transaction like any other change)."""
+"""Read models only the HTML pages need: a case at a glance, a pathway as steps, the case list.
+A task's page reads engine.tasks_view.view_task, as the API does. Reads only, except the audit
+row every view of a client's record leaves (written in the caller's transaction like any other
+change)."""
 
 from __future__ import annotations
 
 import functools
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,103 +18,18 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.accounts.models import User
-from engine.accounts.services import users_with_role
 from engine.assessments.models import Assessment
 from engine.cases.models import Case, Client
 from engine.cases.services import get_case, view_case
 from engine.clock import Clock
 from engine.definitions.models import ProcessDefinition
-from engine.definitions.services import get_definition, specs_for
-from engine.errors import Forbidden, NotFound
+from engine.definitions.services import get_definition
+from engine.errors import NotFound
 from engine.inbox.models import HumanTask
-from engine.inbox.permissions import can_reassign, can_see, can_work
 from engine.instances.models import ProcessInstance
-from engine.instances.services import actor_of, describe_instance, get_task, script_engine
-from engine.workflow import parsing, runtime
-
-# ---------------------------------------------------------------- tasks ------------
-
-
-@dataclass(frozen=True)
-class TaskDetail:
-    task: HumanTask
-    case: Case | None
-    client: Client | None
-    definition: ProcessDefinition
-    schema: dict[str, Any] | None
-    ui: dict[str, Any]
-    instructions: str | None  # the diagram's Jinja template, rendered by the page
-    data: dict[str, Any]  # the task's workflow data (for the instructions and prefill)
-    assignee: User | None
-    completed_by: User | None
-    can_work: bool
-    can_reassign: bool
-    candidates: list[User] = field(default_factory=list)  # who may take it over
-
-
-def task_detail(
-    session: Session, *, task_id: int, actor: User, clock: Clock, record_view: bool = True
-) -> TaskDetail:
-    """A task as its page shows it. Raises NotFound, or Forbidden when the task is outside the
-    actor's roles; records a `case:task:viewed` audit row (the page shows client data)."""
-    task = get_task(session, task_id)
-    if not can_see(actor, task):
-        raise Forbidden("This task belongs to another role's queue.", code="wrong_role")
-    instance = session.get(ProcessInstance, task.instance_id)
-    if instance is None:
-        raise NotFound("No such process instance.", code="instance_not_found")
-    definition = instance.definition
-    schema = definition.forms.get(task.form) if task.form else None
-    ui = definition.forms.get(task.ui_form) if task.ui_form else None
-    instructions, data = None, {}
-    if task.status == "open":
-        # Only a READY task has live data worth showing; a closed one is history.
-        spec, subspecs = specs_for(definition)
-        wf = runtime.loads(instance.state, spec, subspecs, script_engine())
-        ready = next((t for t in runtime.ready_human_tasks(wf) if t.id == task.spiff_task_id), None)
-        if ready is not None:
-            instructions = ready.instructions or ready.documentation
-            data = dict(ready.data)
-    case = session.get(Case, task.case_id) if task.case_id else None
-    reassign = task.status == "open" and can_reassign(actor, task)
-    candidates = users_with_role(session, task.role) if reassign and task.role else []
-    if record_view:
-        audit.record(
-            session,
-            audit.AuditTag.TASK_VIEWED,
-            actor=actor_of(actor),
-            at=clock.now(),
-            category="case_record",
-            case_id=task.case_id,
-            client_id=task.client_id,
-            instance_id=task.instance_id,
-            task_id=task.id,
-            details={"bpmn_id": task.bpmn_id},
-        )
-    return TaskDetail(
-        task=task,
-        case=case,
-        client=case.client if case else None,
-        definition=definition,
-        schema=schema if isinstance(schema, dict) else None,
-        ui=ui if isinstance(ui, dict) else {},
-        instructions=instructions,
-        data=data,
-        assignee=session.get(User, task.assignee_id) if task.assignee_id else None,
-        completed_by=session.get(User, task.completed_by_id) if task.completed_by_id else None,
-        can_work=task.status == "open" and can_work(actor, task),
-        can_reassign=reassign,
-        candidates=candidates,
-    )
-
-
-def user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return dict(rows.tuples().all())
-
+from engine.instances.services import describe_instance
+from engine.tasks_view import usernames
+from engine.workflow import parsing
 
 # ---------------------------------------------------------------- pathways ---------
 
@@ -369,11 +285,12 @@ def case_overview(session: Session, *, case_id: int, actor: User, clock: Clock) 
         key=lambda t: t.completed_at or t.created_at,
         reverse=True,
     )
-    names = user_names(
+    names = usernames(
         session,
         [t.assignee_id for t in tasks]
         + [t.completed_by_id for t in tasks]
         + [case.primary_social_worker_id, case.opened_by_id],
+        display=True,
     )
     events = audit.events_for_case(session, case.id, limit=1000)
     task_names = {t.id: t.name for t in tasks}
@@ -395,7 +312,7 @@ def case_overview(session: Session, *, case_id: int, actor: User, clock: Clock) 
             .order_by(Assessment.administered_at.desc(), Assessment.id.desc())
         )
     )
-    names.update(user_names(session, [a.administered_by_id for a in assessments]))
+    names.update(usernames(session, [a.administered_by_id for a in assessments], display=True))
     return CaseOverview(
         case=case,
         client=case.client,

@@ -1,28 +1,32 @@
 """Read models of human tasks for the people who work them: task summaries with the client's
-and the assignee's names, one task's detail (form, UI hints, rendered instructions), and the
-inbox gauges the metrics endpoint exports. Reads only, apart from the audit row a view of a
-task leaves (a task is part of the client's record). The caller owns the transaction."""
+and the assignee's names, one task's detail (form, UI hints, instructions) for the JSON API and
+the task page alike, and the inbox gauges the metrics endpoint exports. Reads only, apart from
+the audit row a view of a task leaves (a task is part of the client's record). The caller owns
+the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.accounts.models import User
-from engine.cases.models import Client
+from engine.accounts.services import users_with_role
+from engine.cases.models import Case, Client
 from engine.clock import Clock
 from engine.definitions import services as definitions
+from engine.definitions.models import ProcessDefinition
 from engine.errors import Forbidden, ScriptError
 from engine.inbox.models import HumanTask
-from engine.inbox.permissions import can_see, can_work
+from engine.inbox.permissions import can_reassign, can_see, can_work
 from engine.inbox.queries import InboxRow
 from engine.instances import services as instances
 from engine.instances.models import ProcessInstance
@@ -33,41 +37,24 @@ MAX_INSTRUCTIONS_CHARS = 20_000
 
 
 @dataclass(frozen=True)
-class TaskSummary:
-    id: int
-    name: str
-    bpmn_id: str
-    process_key: str
-    case_id: int | None
-    client_id: int | None
-    client_name: str | None
-    role: str | None
+class TaskSummary(InboxRow):
+    """An inbox row with its assignee's username resolved: what the API shows of a task."""
+
     assignee: str | None  # username
-    priority: str
-    due_at: datetime
-    created_at: datetime
-    status: str
-
-    def is_overdue(self, now: datetime) -> bool:
-        return self.status == "open" and self.due_at < now
 
 
-@dataclass(frozen=True)
-class TaskDetail:
-    task: TaskSummary
-    form_schema: dict[str, Any] | None
-    ui_schema: dict[str, Any] | None
-    instructions: str | None
-    can_complete: bool
+_ROW_FIELDS = tuple(f.name for f in fields(InboxRow))
 
 
-def usernames(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+def usernames(
+    session: Session, user_ids: Iterable[int | None], *, display: bool = False
+) -> dict[int, str]:
+    """Usernames by user id; with `display`, the names people read on a page instead."""
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
-    return dict(
-        session.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples().all()
-    )
+    column = User.display_name if display else User.username
+    return dict(session.execute(select(User.id, column).where(User.id.in_(ids))).tuples().all())
 
 
 def _client_names(session: Session, client_ids: Iterable[int | None]) -> dict[int, str]:
@@ -80,35 +67,23 @@ def _client_names(session: Session, client_ids: Iterable[int | None]) -> dict[in
     return {cid: f"{given} {family}" for cid, given, family in rows}
 
 
+def _summary(row: InboxRow, assignee: str | None) -> TaskSummary:
+    return TaskSummary(**{name: getattr(row, name) for name in _ROW_FIELDS}, assignee=assignee)
+
+
 def summarize_tasks(session: Session, tasks: Sequence[HumanTask | InboxRow]) -> list[TaskSummary]:
     """Summaries in the given order, with names resolved in two queries for the whole list."""
     names = usernames(session, (t.assignee_id for t in tasks))
-    missing_clients = [t.client_id for t in tasks if not isinstance(t, InboxRow)]
-    clients = _client_names(session, missing_clients)
-    out = []
-    for t in tasks:
-        if isinstance(t, InboxRow):
-            client_name = t.client_name
-        else:
-            client_name = clients.get(t.client_id) if t.client_id is not None else None
-        out.append(
-            TaskSummary(
-                id=t.id,
-                name=t.name,
-                bpmn_id=t.bpmn_id,
-                process_key=t.process_key,
-                case_id=t.case_id,
-                client_id=t.client_id,
-                client_name=client_name,
-                role=t.role,
-                assignee=names.get(t.assignee_id) if t.assignee_id is not None else None,
-                priority=t.priority,
-                due_at=t.due_at,
-                created_at=t.created_at,
-                status=t.status,
-            )
-        )
-    return out
+    clients = _client_names(session, [t.client_id for t in tasks if isinstance(t, HumanTask)])
+    rows = [
+        t
+        if isinstance(t, InboxRow)
+        else InboxRow.of(t, clients.get(t.client_id) if t.client_id is not None else None)
+        for t in tasks
+    ]
+    return [
+        _summary(r, names.get(r.assignee_id) if r.assignee_id is not None else None) for r in rows
+    ]
 
 
 def summarize_task(session: Session, task: HumanTask) -> TaskSummary:
@@ -116,68 +91,136 @@ def summarize_task(session: Session, task: HumanTask) -> TaskSummary:
 
 
 # ---------------------------------------------------------------- instructions -----
-_JINJA = SandboxedEnvironment(autoescape=True, undefined=ChainableUndefined)
+# Immutable: a template reads the task data, it never changes it (the same data prefills the
+# form). Chainable: `{{ screening.risk_level }}` before the screening renders empty.
+_JINJA = ImmutableSandboxedEnvironment(autoescape=True, undefined=ChainableUndefined)
 
 
-def render_instructions(template: str | None, data: Mapping[str, Any]) -> str | None:
+@functools.lru_cache(maxsize=8)  # one environment per finalize function
+def _environment(finalize: Callable[[Any], Any] | None) -> SandboxedEnvironment:
+    return _JINJA if finalize is None else _JINJA.overlay(finalize=finalize)
+
+
+def render_instructions(
+    template: str | None,
+    data: Mapping[str, Any],
+    *,
+    finalize: Callable[[Any], Any] | None = None,
+) -> str | None:
     """Render a task's `instructionsForEndUser` (Markdown with Jinja) from its task data.
 
     Sandboxed: a template cannot reach Python internals. Autoescaped: a value typed into an
     earlier form ("<script>") comes out as text, never as markup, whatever renders the
     Markdown later. A template that fails to render is shown as written rather than hiding
-    the instructions."""
+    the instructions. `finalize` sees every value the template prints, after the sandbox and
+    before escaping (the HTML page fences values off from its Markdown with it)."""
     if not template:
         return None
     try:
-        text = str(_JINJA.from_string(template).render(dict(data)))
+        text = str(_environment(finalize).from_string(template).render(dict(data)))
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError):
         # Syntax errors, sandbox refusals and type mistakes in the template all land here.
         return template
     return text[:MAX_INSTRUCTIONS_CHARS]
 
 
-def _instructions(instance: ProcessInstance, task: HumanTask) -> str | None:
-    """Only an open task has a READY workflow task whose data the instructions speak of."""
+# ---------------------------------------------------------------- one task ---------
+@dataclass(frozen=True)
+class TaskDetail:
+    """One task as the API and the task page show it."""
+
+    task: HumanTask
+    summary: TaskSummary
+    case: Case | None
+    client: Client | None
+    definition: ProcessDefinition
+    form_schema: dict[str, Any] | None
+    ui_schema: dict[str, Any] | None
+    # The diagram's Jinja template and the READY task's data it speaks of (the data also
+    # prefills a repeated form); both empty unless the task is open.
+    instructions_template: str | None
+    data: dict[str, Any]
+    assignee: User | None
+    completed_by: User | None
+    can_work: bool  # open, and the actor may complete it (the API's `can_complete`)
+    can_reassign: bool
+    candidates: list[User]  # who may take it over
+
+    @property
+    def instructions(self) -> str | None:
+        """The instructions as plain text (Markdown), rendered from the task data."""
+        return render_instructions(self.instructions_template, self.data)
+
+
+def _ready_task(instance: ProcessInstance, task: HumanTask) -> runtime.ReadyTask | None:
+    """Only an open task has a READY workflow task whose data the instructions speak of; a
+    closed one is history."""
     if task.status != "open" or not instance.state:
         return None
-    spec, subspecs = definitions.specs_for(instance.definition)
-    wf = runtime.loads(instance.state, spec, subspecs, instances.script_engine())
-    for ready in runtime.ready_human_tasks(wf):
-        if ready.id == task.spiff_task_id:
-            return render_instructions(ready.instructions or ready.documentation, ready.data)
-    return None
+    try:
+        spec, subspecs = definitions.specs_for(instance.definition)
+        wf = runtime.loads(instance.state, spec, subspecs, instances.script_engine())
+        ready = runtime.ready_human_tasks(wf)
+    except ScriptError:
+        return None  # a state that cannot be loaded must not hide the task's form
+    return next((t for t in ready if t.id == task.spiff_task_id), None)
 
 
-def view_task(session: Session, *, task_id: int, actor: User, clock: Clock) -> TaskDetail:
-    """One task for a person: its form, UI hints and rendered instructions. NotFound for an
-    unknown id, Forbidden when the person may not see it; a successful view is audited."""
+def _schema(forms: Mapping[str, Any], name: str | None) -> dict[str, Any] | None:
+    schema = forms.get(name) if name else None
+    return schema if isinstance(schema, dict) else None
+
+
+def view_task(
+    session: Session, *, task_id: int, actor: User, clock: Clock, record_view: bool = True
+) -> TaskDetail:
+    """One task for a person: its form, UI hints, instructions and who may work it. NotFound
+    for an unknown id, Forbidden when the person may not see it. A view is audited as a read
+    of the client's record; `record_view=False` is for re-reading a task the same request
+    already shows (a form sent back with errors)."""
     task = instances.get_task(session, task_id)
     if not can_see(actor, task):
         raise Forbidden("This task belongs to another team's work.", code="cannot_view_task")
     instance = instances.get_instance(session, task.instance_id)
-    forms = instance.definition.forms or {}
-    try:
-        instructions = _instructions(instance, task)
-    except ScriptError:
-        instructions = None  # a state that cannot be loaded must not hide the task's form
-    audit.record(
-        session,
-        audit.AuditTag.TASK_VIEWED,
-        actor=instances.actor_of(actor),
-        at=clock.now(),
-        category="case_record",
-        case_id=task.case_id,
-        client_id=task.client_id,
-        instance_id=task.instance_id,
-        task_id=task.id,
-        details={"bpmn_id": task.bpmn_id},
+    definition = instance.definition
+    forms = definition.forms or {}
+    ready = _ready_task(instance, task)
+    case = session.get(Case, task.case_id) if task.case_id is not None else None
+    client = session.get(Client, task.client_id) if task.client_id is not None else None
+    assignee = session.get(User, task.assignee_id) if task.assignee_id is not None else None
+    completed_by = (
+        session.get(User, task.completed_by_id) if task.completed_by_id is not None else None
     )
+    reassign = task.status == "open" and can_reassign(actor, task)
+    if record_view:
+        audit.record(
+            session,
+            audit.AuditTag.TASK_VIEWED,
+            actor=instances.actor_of(actor),
+            at=clock.now(),
+            category="case_record",
+            case_id=task.case_id,
+            client_id=task.client_id,
+            instance_id=task.instance_id,
+            task_id=task.id,
+            details={"bpmn_id": task.bpmn_id},
+        )
+    row = InboxRow.of(task, client.display_name if client is not None else None)
     return TaskDetail(
-        task=summarize_task(session, task),
-        form_schema=forms.get(task.form) if task.form else None,
-        ui_schema=forms.get(task.ui_form) if task.ui_form else None,
-        instructions=instructions,
-        can_complete=task.status == "open" and can_work(actor, task),
+        task=task,
+        summary=_summary(row, assignee.username if assignee is not None else None),
+        case=case,
+        client=client,
+        definition=definition,
+        form_schema=_schema(forms, task.form),
+        ui_schema=_schema(forms, task.ui_form),
+        instructions_template=(ready.instructions or ready.documentation) if ready else None,
+        data=dict(ready.data) if ready else {},
+        assignee=assignee,
+        completed_by=completed_by,
+        can_work=task.status == "open" and can_work(actor, task),
+        can_reassign=reassign,
+        candidates=users_with_role(session, task.role) if reassign and task.role else [],
     )
 
 

@@ -10,8 +10,10 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,6 +29,10 @@ log = logging.getLogger("carebridge.scheduler")
 
 # SpiffWorkflow fires a timer only once due < now (strictly): wake a hair after due.
 WAKE_SLACK = timedelta(milliseconds=20)
+# A timer due this soon after a pass is waited for in the same job.
+HORIZON = timedelta(milliseconds=250)
+# Stop firing a claimed batch once this share of its lease has gone.
+LEASE_BUDGET = 0.6
 
 
 class TimerRunner:
@@ -41,6 +47,7 @@ class TimerRunner:
         batch: int = 100,
         sweep_s: float = 15.0,
         on_fired: Callable[[int], None] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock or SystemClock()
@@ -50,28 +57,57 @@ class TimerRunner:
         self.batch = batch
         self.sweep_s = sweep_s
         self.on_fired = on_fired
+        # Timers of a claimed batch are fired by this many threads. On PostgreSQL a firing
+        # waits on round trips most of its time, so a few in flight multiply what one process
+        # fires; SQLite takes one writer at a time, so there it stays one.
+        self.workers = workers or (4 if _dialect(sessions) == "postgresql" else 1)
+        self._pool: ThreadPoolExecutor | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._lock = threading.Lock()
+        self._tick_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.next_due: datetime | None = None
 
     # -- one pass -------------------------------------------------------------------
     def run_due(self) -> int:
-        """Claim and fire everything due now; returns how many timers fired."""
+        """Claim and fire everything due now; returns how many timers fired. Leaves the next
+        wake-up time (read in the transaction of the last, empty claim) in `self.next_due`."""
         fired = 0
         with self._lock:  # one pass at a time per process; other processes coordinate by lease
             while True:
                 with self.sessions.begin() as session:
+                    now = self.clock.now()
                     ids = timers.claim_due_timers(
-                        session,
-                        owner=self.owner,
-                        now=self.clock.now(),
-                        lease_s=self.lease_s,
-                        limit=self.batch,
+                        session, owner=self.owner, now=now, lease_s=self.lease_s, limit=self.batch
                     )
-                if not ids:
-                    return fired
-                for timer_id in ids:
-                    if self._fire(timer_id):
-                        fired += 1
+                    if not ids:
+                        self.next_due = timers.next_wakeup(session, now=now)
+                        return fired
+                deadline = [time.monotonic() + self.lease_s * LEASE_BUDGET] * len(ids)
+                outcomes = list(self._executor().map(self._fire_before, ids, deadline))
+                fired += sum(1 for outcome in outcomes if outcome)
+                # Firing has been slow: the rest of the batch would have been fired after its
+                # lease ran out, racing another worker. Hand it back; the next claim retakes it.
+                late = [t for t, outcome in zip(ids, outcomes, strict=True) if outcome is None]
+                self._release(late)
+
+    def _fire_before(self, timer_id: int, deadline: float) -> bool | None:
+        """Fire one timer of a batch, or None when the batch's lease budget has run out."""
+        if time.monotonic() > deadline:
+            return None
+        return self._fire(timer_id)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="timer-fire")
+        return self._pool
+
+    def _release(self, timer_ids: list[int]) -> None:
+        if not timer_ids:
+            return
+        with self.sessions.begin() as session:
+            for timer_id in timer_ids:
+                timers.release_lease(session, timer_id=timer_id, owner=self.owner)
 
     def _fire(self, timer_id: int, attempts: int = 3) -> bool:
         for attempt in range(attempts):
@@ -97,21 +133,43 @@ class TimerRunner:
             return timers.next_wakeup(session, now=self.clock.now())
 
     # -- APScheduler ----------------------------------------------------------------
-    def _tick(self) -> None:
+    def _tick(self, *, follow: bool = True) -> None:
+        """Fire what is due. With `follow`, while the next timer is due within HORIZON, wait
+        for it here rather than through APScheduler (a job re-scheduled from inside itself for
+        "now" is skipped as already running, and each round trip costs more than the wait).
+        One tick at a time: a tick that finds another running leaves the work to it."""
+        if not self._tick_lock.acquire(blocking=False):
+            return
+        when: datetime | None = None
         try:
-            self.run_due()
+            while not self._stopping.is_set():
+                self.run_due()
+                when = self.next_due
+                if when is None or not follow:
+                    break
+                wait = (when + WAKE_SLACK - datetime.now(when.tzinfo)).total_seconds()
+                if wait > HORIZON.total_seconds():
+                    break
+                self._stopping.wait(max(0.0, wait))
         except Exception:
             log.exception("timer pass failed")
-        self._schedule_next()
+            when = None
+        finally:
+            self._tick_lock.release()
+        self._schedule_next(when)
 
-    def _schedule_next(self) -> None:
+    def _sweep(self) -> None:
+        self._tick(follow=False)
+
+    def _schedule_next(self, when: datetime | None = None) -> None:
         if self._scheduler is None:
             return
-        try:
-            when = self.next_wakeup()
-        except Exception:
-            log.exception("could not read the next timer")
-            return
+        if when is None:
+            try:
+                when = self.next_wakeup()
+            except Exception:
+                log.exception("could not read the next timer")
+                return
         if when is None:
             return
         run_at = max(when + WAKE_SLACK, datetime.now(when.tzinfo) + timedelta(milliseconds=5))
@@ -129,14 +187,29 @@ class TimerRunner:
         self._schedule_next()
 
     def start(self) -> None:
+        self._stopping.clear()
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self._scheduler.add_job(
-            self._tick, "interval", seconds=self.sweep_s, id="sweep", max_instances=1, coalesce=True
+            self._sweep,
+            "interval",
+            seconds=self.sweep_s,
+            id="sweep",
+            max_instances=1,
+            coalesce=True,
         )
         self._scheduler.start()
         self._scheduler.add_job(self._tick, "date", id="wake", replace_existing=True)
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def _dialect(sessions: sessionmaker[Session]) -> str | None:
+    bind = sessions.kw.get("bind")
+    return getattr(getattr(bind, "dialect", None), "name", None)

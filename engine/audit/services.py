@@ -10,7 +10,7 @@ from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.orm import (
     ORMExecuteState,
     Session,
@@ -21,11 +21,17 @@ from sqlalchemy.orm import (
 from engine.audit.models import AuditEvent
 
 GENESIS = "0" * 64
-_PG_AUDIT_LOCK = 0x0CA3EB41D6E  # any constant: serializes appends to the chain on PostgreSQL
+# Any constant: serializes appends to the chain on PostgreSQL (an advisory lock's key).
+_PG_AUDIT_LOCK = 868635385198
 # session.info keys: this transaction's last written hash, and its recorded, unwritten events.
 _HEAD = "carebridge.audit_head"
 _PENDING = "carebridge.audit_pending"
-_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+# Written out (no parameters: the simple-query protocol that allows two statements takes none).
+_PG_LOCK_AND_HEAD = (
+    "SELECT pg_advisory_xact_lock(868635385198); "  # _PG_AUDIT_LOCK
+    "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
+)
+assert str(_PG_AUDIT_LOCK) in _PG_LOCK_AND_HEAD
 _HEAD_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 _INSERT = insert(AuditEvent.__table__)
 
@@ -120,6 +126,8 @@ def record(
         "task_id": task_id,
         "details": dict(details or {}),
     }
+    if session.get_transaction() is None:
+        session.connection()  # begin now: a rollback must take this event with it
     session.info.setdefault(_PENDING, []).append((_innermost(session), row))
 
 
@@ -139,8 +147,9 @@ def _write_pending(session: Session) -> None:
         # on SQLite, BEGIN IMMEDIATE in engine.db already serializes writers), so later
         # appends in the same transaction chain onto the head remembered below.
         if conn.dialect.name == "postgresql":
-            conn.execute(_PG_LOCK, {"k": _PG_AUDIT_LOCK})
-        prev = conn.execute(_HEAD_HASH).scalar() or GENESIS
+            prev = _pg_lock_and_head(conn) or GENESIS
+        else:
+            prev = conn.execute(_HEAD_HASH).scalar() or GENESIS
     rows = []
     for _transaction, row in pending:
         row["prev_hash"] = prev
@@ -150,6 +159,20 @@ def _write_pending(session: Session) -> None:
     # several times more in the unit of work, and nothing reads the events back as objects.
     conn.execute(_INSERT, rows)
     session.info[_HEAD] = prev
+
+
+def _pg_lock_and_head(conn: Connection) -> str | None:
+    """Take the chain lock, then read the head: one round trip. Two statements in one simple
+    query (no parameters) run in order, each with its own snapshot, so the head is read after
+    the lock is held and sees every append committed before it."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_PG_LOCK_AND_HEAD)
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return row[0] if row else None
 
 
 def _write_before_commit(session: Session) -> None:
@@ -179,6 +202,9 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
     if transaction.origin is SessionTransactionOrigin.SUBTRANSACTION:
         return
     session.info.pop(_HEAD, None)
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)  # nothing outlives the outermost transaction
+        return
     pending = session.info.get(_PENDING)
     if pending:
         pending[:] = [(t, row) for t, row in pending if t is not transaction]

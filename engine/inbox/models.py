@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -25,6 +25,17 @@ class HumanTask(Base):
         Index("ix_human_tasks_open_assignee_due", "status", "assignee_id", "due_at", "id"),
         Index("ix_human_tasks_open_role_due", "status", "role", "assignee_id", "due_at", "id"),
         Index("ix_human_tasks_open_due", "status", "due_at", "id"),
+        # The team queue (one role's unclaimed tasks) in due order. Partial: PostgreSQL does not
+        # treat `assignee_id IS NULL` as an equality for ordering, so the index above makes it
+        # sort every unclaimed task of the role; this one hands the first page over directly.
+        Index(
+            "ix_human_tasks_team_queue",
+            "role",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
+            sqlite_where=text("status = 'open' AND assignee_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,20 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
@@ -19,11 +32,16 @@ from engine.inbox.models import HumanTask
 from engine.inbox.permissions import MANAGERS
 
 VIEWS = ("mine", "team", "overdue", "followup", "all")
+# Written into the SQL text rather than bound: a planner can only match a partial index
+# (ix_human_tasks_team_queue) against a literal, not against a parameter of a generic plan.
+IS_OPEN = HumanTask.status == literal_column("'open'")
 SORTS = ("due", "priority")
 
 
 @dataclass(frozen=True)
 class InboxRow:
+    """A task as a list shows it: the task's own columns and the client's name."""
+
     id: int
     name: str
     bpmn_id: str
@@ -37,6 +55,24 @@ class InboxRow:
     due_at: datetime
     created_at: datetime
     status: str
+
+    @staticmethod
+    def of(task: HumanTask, client_name: str | None) -> InboxRow:
+        return InboxRow(
+            id=task.id,
+            name=task.name,
+            bpmn_id=task.bpmn_id,
+            process_key=task.process_key,
+            case_id=task.case_id,
+            client_id=task.client_id,
+            client_name=client_name,
+            role=task.role,
+            assignee_id=task.assignee_id,
+            priority=task.priority,
+            due_at=task.due_at,
+            created_at=task.created_at,
+            status=task.status,
+        )
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status == "open" and self.due_at < now
@@ -55,26 +91,44 @@ def _day_bounds(user: User, now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _scope(stmt: Select[Any], user: User, view: str, now: datetime) -> Select[Any]:
+def _branches(user: User, view: str, now: datetime) -> list[list[ColumnElement[bool]]]:
+    """A view as disjoint alternatives (OR of ANDs, `status = 'open'` implied), each of which
+    one index returns in due order: my tasks by ix_human_tasks_open_assignee_due, one role's
+    unclaimed tasks by ix_human_tasks_team_queue, all open tasks by ix_human_tasks_open_due. A
+    page then merges a few short ordered scans instead of sorting every matching row."""
     roles = sorted(user.role_keys)
-    mine = HumanTask.assignee_id == user.id
-    team = and_(HumanTask.assignee_id.is_(None), HumanTask.role.in_(roles))
-    stmt = stmt.where(HumanTask.status == "open")
+    mine: list[ColumnElement[bool]] = [HumanTask.assignee_id == user.id]
+    teams = [[HumanTask.assignee_id.is_(None), HumanTask.role == role] for role in roles]
+    manager = user.has_role(*MANAGERS)
     if view == "mine":
-        return stmt.where(mine)
+        return [mine]
     if view == "team":
-        return stmt.where(team)
+        return teams or [[false()]]
     if view == "overdue":
-        stmt = stmt.where(HumanTask.due_at < now)
-        return stmt if user.has_role(*MANAGERS) else stmt.where(or_(mine, team))
+        late = HumanTask.due_at < now
+        return [[late]] if manager else [[*b, late] for b in (mine, *teams)]
     if view == "followup":
         start, end = _day_bounds(user, now)
-        return stmt.where(HumanTask.due_at >= start, HumanTask.due_at < end, or_(mine, team))
+        today = [HumanTask.due_at >= start, HumanTask.due_at < end]
+        return [[*b, *today] for b in (mine, *teams)]
     if view == "all":
-        return (
-            stmt if user.has_role(*MANAGERS) else stmt.where(or_(mine, HumanTask.role.in_(roles)))
-        )
+        if manager:
+            return [[]]
+        # Mine, plus my roles' tasks held by anyone (or no one) else.
+        others = or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id != user.id)
+        return [mine, *([HumanTask.role == role, others] for role in roles)]
     raise BadRequest(f"Unknown view {view!r}; use one of {', '.join(VIEWS)}.", code="bad_view")
+
+
+def _scope(stmt: Select[Any], user: User, view: str, now: datetime) -> Select[Any]:
+    """`stmt` restricted to the open tasks of a view, as one condition."""
+    branches = _branches(user, view, now)
+    either = (
+        or_(*(and_(true(), *b) for b in branches))
+        if len(branches) > 1
+        else and_(true(), *branches[0])
+    )
+    return stmt.where(IS_OPEN, either)
 
 
 def _encode(values: list[Any]) -> str:
@@ -106,32 +160,31 @@ def list_tasks(
         raise BadRequest(f"Unknown sort {sort!r}.", code="bad_sort")
     limit = max(1, min(limit, 200))
     client_name = (Client.given_name + " " + Client.family_name).label("client_name")
-    stmt = _scope(
-        select(HumanTask, client_name).outerjoin(Client, Client.id == HumanTask.client_id),
-        user,
-        view,
-        now,
-    )
+    filters: list[ColumnElement[bool]] = [IS_OPEN]
     if client:
         pattern = f"%{client.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Client.family_name).like(pattern),
-                func.lower(Client.given_name).like(pattern),
+        filters.append(
+            HumanTask.client_id.in_(
+                select(Client.id).where(
+                    or_(
+                        func.lower(Client.family_name).like(pattern),
+                        func.lower(Client.given_name).like(pattern),
+                    )
+                )
             )
         )
     if task_type:
-        stmt = stmt.where(HumanTask.bpmn_id == task_type)
+        filters.append(HumanTask.bpmn_id == task_type)
     if sort == "due":
         order = [HumanTask.due_at, HumanTask.id]
         if after:
             due, tid = _decode(after)
-            stmt = stmt.where(tuple_(HumanTask.due_at, HumanTask.id) > tuple_(_dt(due), tid))
+            filters.append(tuple_(HumanTask.due_at, HumanTask.id) > tuple_(_dt(due), tid))
     else:
         order = [HumanTask.priority_rank.desc(), HumanTask.due_at, HumanTask.id]
         if after:
             rank, due, tid = _decode(after)
-            stmt = stmt.where(
+            filters.append(
                 or_(
                     HumanTask.priority_rank < rank,
                     and_(
@@ -140,6 +193,23 @@ def list_tasks(
                     ),
                 )
             )
+    branches = _branches(user, view, now)
+    stmt = select(HumanTask, client_name).outerjoin(Client, Client.id == HumanTask.client_id)
+    if len(branches) == 1:
+        stmt = stmt.where(*filters, *branches[0])
+    else:
+        # Each branch's first page by its own index, merged: a page costs a few short index
+        # range scans whatever the size of the views.
+        parts = [
+            select(HumanTask.id)
+            .where(*filters, *branch)
+            .order_by(*order)
+            .limit(limit + 1)
+            .subquery()
+            for branch in branches
+        ]
+        ids = union_all(*(select(part.c.id) for part in parts)).subquery()
+        stmt = stmt.where(HumanTask.id.in_(select(ids.c.id)))
     result = session.execute(stmt.order_by(*order).limit(limit + 1)).all()
     rows = [_row(task, name) for task, name in result[:limit]]
     next_cursor = None
@@ -155,28 +225,28 @@ def _dt(value: str) -> Any:
 
 
 def _row(task: HumanTask, client_name: str | None) -> InboxRow:
-    return InboxRow(
-        id=task.id,
-        name=task.name,
-        bpmn_id=task.bpmn_id,
-        process_key=task.process_key,
-        case_id=task.case_id,
-        client_id=task.client_id,
-        client_name=client_name,
-        role=task.role,
-        assignee_id=task.assignee_id,
-        priority=task.priority,
-        due_at=task.due_at,
-        created_at=task.created_at,
-        status=task.status,
-    )
+    return InboxRow.of(task, client_name)
 
 
-def counts(session: Session, *, user: User, now: datetime) -> dict[str, int]:
-    return {
-        view: session.scalar(_scope(select(func.count(HumanTask.id)), user, view, now)) or 0
-        for view in VIEWS
-    }
+# Tab counts stop here: counting 50,000 open tasks on every page view costs more than the page.
+# A count equal to COUNT_CAP means "COUNT_CAP or more" (show it as "1000+").
+COUNT_CAP = 1000
+
+
+def counts(session: Session, *, user: User, now: datetime, cap: int = COUNT_CAP) -> dict[str, int]:
+    """Open tasks per view, each counted up to `cap`, in one statement. Every branch of a view
+    (see _branches) is counted on its own index and capped: the cost is bounded by `cap`
+    index entries per branch, however long the queues grow."""
+    columns = []
+    spans = []
+    for view in VIEWS:
+        branches = _branches(user, view, now)
+        spans.append((view, len(columns), len(branches)))
+        for branch in branches:
+            capped = select(literal(1)).select_from(HumanTask).where(IS_OPEN, *branch).limit(cap)
+            columns.append(select(func.count()).select_from(capped.subquery()).scalar_subquery())
+    row = session.execute(select(*columns)).one()
+    return {view: min(cap, sum(row[start : start + n])) for view, start, n in spans}
 
 
 def tasks_for_case(session: Session, case_id: int) -> list[HumanTask]:

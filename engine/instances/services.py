@@ -27,6 +27,7 @@ from engine.inbox.models import HumanTask
 from engine.instances import projections
 from engine.instances.models import ProcessInstance
 from engine.referrals import services as referrals
+from engine.timers.models import Timer
 from engine.workflow import runtime
 
 _script_engine: Any = None
@@ -56,9 +57,11 @@ class CommandResult:
 # Statements of the hot path are built once: building and cache-keying a select costs more
 # than running it on SQLite.
 _LOCK_INSTANCE = (
-    select(ProcessInstance, ProcessDefinition.sha256)
+    select(ProcessInstance, ProcessDefinition.sha256, Case)
     .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+    .outerjoin(Case, Case.id == ProcessInstance.case_id)
     .where(ProcessInstance.id == bindparam("id"))
+    .options(lazyload(Case.client), lazyload(Case.primary_social_worker))
     .with_for_update(of=ProcessInstance.__table__)
     .execution_options(populate_existing=True)
 )
@@ -67,19 +70,27 @@ _CASE = (
     .where(Case.id == bindparam("id"))
     .options(lazyload(Case.client), lazyload(Case.primary_social_worker))
 )
+# session.info key: cases read with their instance in this session (the identity map alone
+# holds them only weakly), for the projection of new tasks.
+_CASES = "carebridge.instance_cases"
 
 
 def _case_of(session: Session, instance: ProcessInstance) -> Case | None:
     if instance.case_id is None:
         return None
-    return session.scalars(_CASE, {"id": instance.case_id}).one()
+    case = session.info.get(_CASES, {}).get(instance.case_id)
+    if case is None:
+        case = session.scalars(_CASE, {"id": instance.case_id}).one()
+    return case  # type: ignore[no-any-return]
 
 
 def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     found = session.execute(_LOCK_INSTANCE, {"id": instance_id}).one_or_none()
     if found is None:
         raise NotFound("No such process instance.", code="instance_not_found")
-    instance, sha256 = found
+    instance, sha256, case = found
+    if case is not None:
+        session.info.setdefault(_CASES, {})[case.id] = case
     # The definition's XML and forms come from a process-wide cache, not from this query.
     set_committed_value(
         instance, "definition", definitions.definition_for(session, instance.definition_id, sha256)
@@ -89,7 +100,11 @@ def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
 
 def _load(instance: ProcessInstance) -> Any:
     spec, subspecs = definitions.specs_for(instance.definition)
-    return runtime.loads(instance.state, spec, subspecs, script_engine())
+    wf = runtime.loads(instance.state, spec, subspecs, script_engine())
+    # Finished loop rounds are dropped here, on load, never in the save of the command that
+    # finished them: that save's projection sync still reads the round (its timers' outcome).
+    runtime.prune_finished_iterations(wf)
+    return wf
 
 
 def _save(
@@ -400,12 +415,13 @@ def _definitions_started_by(session: Session, message: str) -> list[ProcessDefin
     return out
 
 
+_TIMER = select(Timer).where(Timer.id == bindparam("id")).execution_options(populate_existing=True)
+
+
 def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DEFAULT_SITE) -> bool:
     """Fire one due timer. Returns False when it no longer applies (already fired by another
     worker, or cancelled): the instance version check makes a stale second firing a no-op."""
-    from engine.timers.models import Timer
-
-    peek = session.get(Timer, timer_id)
+    peek = session.scalars(_TIMER, {"id": timer_id}).one_or_none()
     if peek is None or peek.status != "waiting":
         return False
     now = clock.now()
@@ -414,7 +430,7 @@ def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DE
     instance = _lock_instance(session, peek.instance_id)
     # Re-read under the instance lock: a worker that fired this timer while we waited has
     # committed by now, and its projection says so.
-    timer = session.get(Timer, timer_id, populate_existing=True)
+    timer = session.scalars(_TIMER, {"id": timer_id}).one_or_none()
     if timer is None or timer.status != "waiting":
         return False
     with runtime.using_clock(clock):

@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, StandardLoopTask
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -188,6 +189,43 @@ def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
             )
         )
     return out
+
+
+def prune_finished_iterations(wf: BpmnWorkflow) -> int:
+    """Forget the finished iterations of loops and multi-instance activities.
+
+    SpiffWorkflow keeps every finished round of a repeated call activity or subprocess (its
+    whole sub-workflow, and its task under the loop), so a pathway's state, and the time to
+    load and save it, would grow with every round (SPIFFWORKFLOW.md). A finished iteration has
+    already merged its data into the loop task, and nothing reads it again: its sub-workflow
+    is dropped, and under a standard loop (which counts rounds in its own `merged` list, not
+    by its children) the iteration's task goes too. Call it on a freshly loaded workflow:
+    whatever finished was settled in the projections (timers fired or cancelled) in the
+    command that finished it. Returns how many sub-workflows and tasks were dropped."""
+    dropped = 0
+    for workflow in (wf, *wf.subprocesses.values()):
+        if workflow is not wf and workflow.parent_task_id not in wf.subprocesses:
+            continue  # went with an enclosing iteration dropped just before
+        for task in list(workflow.tasks.values()):
+            loop = task.parent
+            if (
+                loop is None
+                or not isinstance(loop.task_spec, LoopTask)
+                or not task.has_state(TaskState.FINISHED_MASK)
+            ):
+                continue
+            if task.id in wf.subprocesses:
+                wf.delete_subprocess(task)
+                dropped += 1
+            if (
+                isinstance(loop.task_spec, StandardLoopTask)
+                and not task._children
+                and task is not workflow.last_task
+            ):
+                loop._children.remove(task.id)
+                del workflow.tasks[task.id]
+                dropped += 1
+    return dropped
 
 
 def completed_bpmn_ids(wf: BpmnWorkflow) -> set[str]:

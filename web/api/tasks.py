@@ -50,12 +50,12 @@ def get_task(task_id: int) -> Any:
     clock = deps.clock()
     with transaction() as session:
         detail = tasks_view.view_task(session, task_id=task_id, actor=user(), clock=clock)
-    body = task_json(detail.task, clock.now())
+    body = task_json(detail.summary, clock.now())
     body.update(
         form_schema=detail.form_schema,
         ui_schema=detail.ui_schema,
         instructions=detail.instructions,
-        can_complete=detail.can_complete,
+        can_complete=detail.can_work,
     )
     return {"task": body}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from engine import definitions, pages_view
+from engine import definitions, pages_view, tasks_view
 from engine.definitions.services import read_diagrams, read_forms
 from engine.instances import actor_of
 from engine.workflow.parsing import DeploymentInvalid
@@ -22,7 +22,9 @@ MAX_FILES = 20
 def _listing() -> tuple[list[dict[str, Any]], dict[int, str]]:
     with deps.sessions().begin() as session:
         rows = definitions.list_definitions(session)
-        names = pages_view.user_names(session, [r.definition.deployed_by_id for r in rows])
+        names = tasks_view.usernames(
+            session, [r.definition.deployed_by_id for r in rows], display=True
+        )
     grouped = []
     for key, group in groupby(rows, key=lambda r: r.definition.process_key):
         versions = list(group)
@@ -158,7 +160,7 @@ def _invalid(exc: DeploymentInvalid, diagrams: dict[str, bytes]) -> tuple[str, i
 def process_version(definition_id: int) -> str:
     with deps.sessions().begin() as session:
         name, xml, definition = pages_view.definition_xml(session, definition_id)
-        deployer = pages_view.user_names(session, [definition.deployed_by_id])
+        deployer = tasks_view.usernames(session, [definition.deployed_by_id], display=True)
         outline = pages_view.outlines(definition.files).get(definition.process_key)
     return render_template(
         "pages/admin_process.html",

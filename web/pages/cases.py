@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import cases, instruments, pages_view
+from engine import cases, instruments, pages_view, tasks_view
 from engine.audit import AuditTag
 from engine.errors import CareBridgeError, Conflict, Invalid
 from web import deps, formrender
@@ -119,7 +119,9 @@ def open_case() -> Any:
                 site=deps.site(),
             )
             case_id, who = case.id, case.client.display_name
-            names = pages_view.user_names(session, [t.assignee_id for t in started.created_tasks])
+            names = tasks_view.usernames(
+                session, [t.assignee_id for t in started.created_tasks], display=True
+            )
             steps = [
                 f"{t.name}, "
                 + (
@@ -187,8 +189,8 @@ def case(case_id: int) -> str:
         )
         names = dict(overview.names)
         names.update(
-            pages_view.user_names(
-                session, [e.details.get("assignee_id") for e in overview.timeline]
+            tasks_view.usernames(
+                session, [e.details.get("assignee_id") for e in overview.timeline], display=True
             )
         )
     timeline = [

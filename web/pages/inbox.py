@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from engine import pages_view
+from engine import pages_view, tasks_view
 from engine.inbox import counts as count_views
 from engine.inbox import list_tasks
 from web import deps
@@ -43,7 +43,7 @@ def inbox() -> str:
         )
         counts = count_views(session, user=g.user, now=now)
         types = pages_view.task_types(session)
-        names = pages_view.user_names(session, [r.assignee_id for r in page.rows])
+        names = tasks_view.usernames(session, [r.assignee_id for r in page.rows], display=True)
     filters = {"view": view, "sort": sort, "client": client, "type": task_type}
     return render_template(
         "pages/inbox.html",

@@ -1,5 +1,6 @@
-"""A task's instructions: the diagram's Jinja template, rendered in a sandbox from task data,
-then a small Markdown subset (headings, lists, paragraphs, bold, italics).
+"""A task's instructions as HTML: the diagram's Jinja template, rendered in the engine's sandbox
+from task data (engine.tasks_view.render_instructions, as the API renders it), then a small
+Markdown subset (headings, lists, paragraphs, bold, italics).
 
 Everything is escaped: values from task data by autoescape, and the template's own text too
 (a diagram is uploaded by an administrator, but it is still input). Values are fenced off
@@ -12,9 +13,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
+
+from engine.tasks_view import render_instructions as render_text
 
 # Private-use characters fence each rendered value; they are stripped from the values first.
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -26,9 +27,6 @@ def _fence(value: Any) -> Markup:
     text = "" if value is None else str(value)
     text = text.replace(_OPEN, "").replace(_CLOSE, "")
     return Markup("\ue000{}\ue001").format(text)
-
-
-_env = ImmutableSandboxedEnvironment(autoescape=True, finalize=_fence)
 
 
 def _inline(text: str) -> str:
@@ -88,11 +86,8 @@ def render_instructions(template: str | None, data: Mapping[str, Any]) -> Markup
     """The instructions as safe HTML, or None when the diagram has none."""
     if not template or not template.strip():
         return None
-    try:
-        rendered = str(_env.from_string(template).render(**dict(data)))
-    except TemplateError:
-        # A broken template must not hide the task: show its text as written.
-        rendered = template
+    # A broken template comes back as written: it must not hide the task.
+    rendered = render_text(template, data, finalize=_fence) or ""
     values: list[str] = []
 
     def stash(match: re.Match[str]) -> str:

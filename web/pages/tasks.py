@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import inbox, instances, pages_view
+from engine import inbox, instances, tasks_view
 from engine.errors import Conflict, Invalid
 from engine.forms import field_errors
 from web import deps, formrender
@@ -19,25 +19,25 @@ from web.pages.common import back, localtime, reader_zone, role_label
 from web.pages.instructions import render_instructions
 
 
-def _detail(task_id: int, *, record_view: bool) -> pages_view.TaskDetail:
+def _detail(task_id: int, *, record_view: bool) -> tasks_view.TaskDetail:
     with deps.sessions().begin() as session:
-        return pages_view.task_detail(
+        return tasks_view.view_task(
             session, task_id=task_id, actor=g.user, clock=deps.clock(), record_view=record_view
         )
 
 
 def _page(
-    detail: pages_view.TaskDetail,
+    detail: tasks_view.TaskDetail,
     *,
     values: Mapping[str, list[str]] | None = None,
     errors: Mapping[str, str] | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    fields = formrender.build(detail.schema, detail.ui) if detail.schema else []
+    fields = _fields(detail)
     if values is None:
         values = {
-            **formrender.schema_defaults(detail.schema or {}),
+            **formrender.schema_defaults(detail.form_schema or {}),
             **_previous_text(detail, fields),
         }
     errors = errors or {}
@@ -50,17 +50,22 @@ def _page(
             if detail.can_work
             else None
         ),
-        form_title=(detail.schema or {}).get("title"),
-        form_description=(detail.schema or {}).get("description"),
+        form_title=(detail.form_schema or {}).get("title"),
+        form_description=(detail.form_schema or {}).get("description"),
         error_summary=_summary(fields, errors),
-        instructions=render_instructions(detail.instructions, detail.data),
+        instructions=render_instructions(detail.instructions_template, detail.data),
         problem=problem,
     )
     return html, status
 
 
+def _fields(detail: tasks_view.TaskDetail) -> list[formrender.Field]:
+    schema = detail.form_schema
+    return formrender.build(schema, detail.ui_schema or {}) if schema else []
+
+
 def _previous_text(
-    detail: pages_view.TaskDetail, fields: list[formrender.Field]
+    detail: tasks_view.TaskDetail, fields: list[formrender.Field]
 ) -> dict[str, list[str]]:
     """A repeated task (the next care-plan round) starts from the last round's wording. Only
     free text is carried over: a choice such as 'close the case' must be made afresh."""
@@ -97,17 +102,17 @@ def complete(task_id: int) -> Any:
     parsed = formrender.Parsed({}, {})
     try:
         with deps.sessions().begin() as session:
-            detail = pages_view.task_detail(
+            detail = tasks_view.view_task(
                 session, task_id=task_id, actor=g.user, clock=deps.clock(), record_view=False
             )
-            fields = formrender.build(detail.schema, detail.ui) if detail.schema else []
+            fields = _fields(detail)
             parsed = formrender.parse(fields, values, zone=reader_zone())
             if parsed.errors:
                 # Text that is not even a number: report it with every other problem at once.
                 raise Invalid(
                     "Some fields need attention.",
                     code="form_invalid",
-                    details=field_errors(detail.schema or {}, parsed.data),
+                    details=field_errors(detail.form_schema or {}, parsed.data),
                 )
             result = instances.complete_task(
                 session,
@@ -141,7 +146,9 @@ def _next_steps(session: Session, done: str, result: instances.CommandResult) ->
         if result.instance.status == "completed":
             return f"{done} completed. The pathway is complete."
         return f"{done} completed. Nothing new to do yet: the pathway is waiting."
-    names = pages_view.user_names(session, [t.assignee_id for t in result.created_tasks])
+    names = tasks_view.usernames(
+        session, [t.assignee_id for t in result.created_tasks], display=True
+    )
     steps = []
     for t in result.created_tasks:
         holder = (
@@ -162,7 +169,9 @@ def _act(action: str, task_id: int, **kwargs: Any) -> tuple[str, str | None, str
     }
     with deps.sessions().begin() as session:
         task = command[action](session, task_id=task_id, actor=g.user, clock=deps.clock(), **kwargs)
-        holder = pages_view.user_names(session, [task.assignee_id]).get(task.assignee_id or 0)
+        holder = tasks_view.usernames(session, [task.assignee_id], display=True).get(
+            task.assignee_id or 0
+        )
         return task.name, task.role, holder
 
 

@@ -41,6 +41,18 @@ def test_a_broken_template_comes_back_as_written():
     assert render_instructions("{% if %}oops", {}) == "{% if %}oops"
 
 
+def test_a_template_cannot_change_the_task_data():
+    data = {"items": [1]}
+    template = "{{ items.append(2) }}"
+    assert render_instructions(template, data) == template  # refused, shown as written
+    assert data == {"items": [1]}
+
+
+def test_finalize_sees_each_printed_value():
+    text = render_instructions("{{ a }} and {{ b }}", {"a": 1, "b": "<x>"}, finalize=repr)
+    assert text == "1 and &#39;&lt;x&gt;&#39;"
+
+
 def test_no_template_means_no_instructions():
     assert render_instructions(None, {}) is None
 

@@ -58,8 +58,9 @@ def test_a_broken_template_is_shown_as_written() -> None:
     assert render_instructions("{% if %}", {}) == "<p>{% if %}</p>"
 
 
-def test_missing_values_render_empty() -> None:
-    assert render_instructions("a{{ missing }}b", {}) == "<p>ab</p>"
+@pytest.mark.parametrize("source", ["a{{ missing }}b", "a{{ missing.part }}b"])
+def test_missing_values_render_empty(source) -> None:
+    assert render_instructions(source, {}) == "<p>ab</p>"
 
 
 @pytest.mark.parametrize("source", [None, "", "   \n"])

@@ -1,12 +1,15 @@
-"""Page read models and helpers: pathway outlines, task types, times in the reader's zone."""
+"""Page read models and helpers: pathway outlines, task types, the task detail the page shares
+with the API, times in the reader's zone."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import func, select
 
-from engine import pages_view
+from engine import inbox, pages_view, tasks_view
+from engine.audit import AuditEvent, AuditTag
 from engine.settings import ROOT
 from web.pages import common
 
@@ -44,6 +47,52 @@ def test_a_running_call_activity_is_marked_active(session, worker, open_case) ->
     assert states["start"] == "completed"
     assert states["intake"] == "active"
     assert states["care_plan_rounds"] == "pending"
+
+
+def test_one_task_detail_serves_the_page_and_the_api(session, clock, worker, open_case) -> None:
+    case_id, task = open_case(worker)
+    detail = tasks_view.view_task(session, task_id=task.id, actor=worker, clock=clock)
+    assert detail.task is task
+    assert (detail.summary.client_name, detail.summary.assignee) == ("Rosa Diaz", worker.username)
+    assert detail.assignee is worker
+    assert detail.client.display_name == "Rosa Diaz"
+    assert detail.form_schema["title"] == "Social work intake"
+    assert "ui:order" in detail.ui_schema
+    assert "{{" in detail.instructions_template  # the page renders it as HTML
+    assert detail.data["case_id"] == case_id
+    assert f"case {case_id}" in detail.instructions  # the API's plain text
+    assert detail.can_work
+
+
+@pytest.mark.parametrize(("record_view", "rows"), [(True, 1), (False, 0)])
+def test_a_task_view_leaves_one_audit_row(
+    session, clock, worker, open_case, record_view, rows
+) -> None:
+    _, task = open_case(worker)
+    tasks_view.view_task(
+        session, task_id=task.id, actor=worker, clock=clock, record_view=record_view
+    )
+    viewed = select(func.count()).where(
+        AuditEvent.task_id == task.id, AuditEvent.action == AuditTag.TASK_VIEWED.value
+    )
+    assert session.scalar(viewed) == rows
+
+
+def test_a_summary_is_an_inbox_row_with_the_assignee_named(
+    session, clock, worker, open_case
+) -> None:
+    _, task = open_case(worker)
+    page = inbox.list_tasks(session, user=worker, view="mine", now=clock.now())
+    from_rows = tasks_view.summarize_tasks(session, page.rows)
+    assert from_rows == [tasks_view.summarize_task(session, task)]
+    assert isinstance(from_rows[0], inbox.InboxRow)
+    assert (from_rows[0].assignee_id, from_rows[0].assignee) == (worker.id, worker.username)
+
+
+@pytest.mark.parametrize(("display", "name"), [(False, "username"), (True, "display_name")])
+def test_usernames_or_display_names(session, worker, display, name) -> None:
+    names = tasks_view.usernames(session, [worker.id, None, worker.id], display=display)
+    assert names == {worker.id: getattr(worker, name)}
 
 
 def test_localtime_uses_the_readers_zone(app, worker) -> None:

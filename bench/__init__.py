@@ -1,0 +1,1 @@
+"""CareBridge benchmarks: `python -m bench.run --quick|--full` (see docs/performance.md)."""
