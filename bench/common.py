@@ -7,9 +7,8 @@ import os
 import shutil
 import statistics
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +27,6 @@ from engine.settings import ROOT
 PG_URL = os.environ.get(
     "CAREBRIDGE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-BACKENDS = ("sqlite", "postgresql")
 # The shipped diagrams and forms; CAREBRIDGE_BENCH_SOURCES=<dir with processes/ and forms/>
 # measures another set (e.g. a snapshot, while the tree's diagrams are being edited).
 SOURCES = Path(os.environ.get("CAREBRIDGE_BENCH_SOURCES", ROOT))
@@ -142,12 +140,6 @@ def summary_ms(samples_s: Sequence[float]) -> dict[str, Any]:
         "mean": statistics.fmean(ms),
         "n": len(ms),
     }
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - start, value
 
 
 @dataclass

@@ -172,6 +172,3 @@ def run(*, quick: bool, backends: tuple[str, ...]) -> tuple[dict[str, Any], list
         table.notes.append(f"{backend}: cost ratio round {last} / round {first} = {ratio:.2f}")
     table.notes.append("target: cost at round 200 <= 2 x cost at round 10")
     return results, [table]
-
-
-__all__ = ["run"]

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Table, event, insert, text
 from sqlalchemy.orm import Session
 
-from bench.common import Database, fresh_database, percentile, summary_ms
+from bench.common import Database, fresh_database, summary_ms
 from bench.common import Table as OutTable
 from engine import inbox
 from engine.accounts import create_token
@@ -477,6 +477,3 @@ def run(*, quick: bool, backends: tuple[str, ...]) -> tuple[dict[str, Any], list
         if "http_error" in d:
             table.notes.append(f"{backend}: HTTP not measured: {d['http_error']}")
     return results, [table]
-
-
-__all__ = ["run", "percentile"]

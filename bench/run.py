@@ -5,7 +5,8 @@
     python -m bench.run --quick --only engine,growth
 
 Every key of the contract (REQUIRED) is always written; a benchmark that could not run (no
-PostgreSQL, no web app, an error) writes null for its keys and says why under "errors".
+PostgreSQL, no web app, an error) writes null for its keys and says why under "errors". A run
+with --only writes bench/results/partial-<time>.json and leaves latest.json alone.
 """
 
 from __future__ import annotations
@@ -166,10 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         "details": details,
     }
     RESULTS.mkdir(exist_ok=True)
-    text = json.dumps(report, indent=2, default=str)
-    (RESULTS / "latest.json").write_text(text + "\n")
-    (RESULTS / f"{report['mode']}-{started:%Y%m%dT%H%M%S}.json").write_text(text + "\n")
-    print(f"\nwrote {RESULTS / 'latest.json'} ({sum(durations.values()):.0f} s)")
+    text = json.dumps(report, indent=2, default=str) + "\n"
+    complete = set(only) == set(BENCHMARKS)
+    kind = report["mode"] if complete else "partial"
+    written = [RESULTS / f"{kind}-{started:%Y%m%dT%H%M%S}.json"]
+    if complete:  # a run of some benchmarks only does not replace the last complete one
+        written.insert(0, RESULTS / "latest.json")
+    for path in written:
+        path.write_text(text)
+    print(f"\nwrote {', '.join(str(p) for p in written)} ({sum(durations.values()):.0f} s)")
     return 1 if errors.keys() - {"postgresql"} else 0
 
 
