@@ -177,3 +177,21 @@ def test_pathway_runs_to_the_end_with_one_replan(drive, session):
     instance = session.get(ProcessInstance, _instance_id(session, case))
     assert instance.status == "completed"
     assert drive.open_tasks(case) == {}
+
+
+def test_finished_follow_up_rounds_do_not_grow_the_stored_state(drive, session):
+    """Finished loop iterations are pruned on load (SPIFFWORKFLOW.md: state grows per task)."""
+    case = drive.open_case()
+    for step in ("intake", "assessment"):
+        drive.complete(case, step)
+    instance = session.get(ProcessInstance, _instance_id(session, case))
+    sizes = []
+    for _round in range(4):
+        drive.complete(case, "care_plan", demo.care_plan(interval="P7D", needs=()))
+        drive.clock.advance(days=7, seconds=1)
+        for timer_id in timers.claim_due_timers(session, owner="t", now=drive.clock.now()):
+            timers.fire(session, timer_id=timer_id, clock=drive.clock)
+        drive.complete(case, "followup_review", demo.followup("replan"))
+        session.refresh(instance)
+        sizes.append(len(instance.state))
+    assert sizes[-1] < sizes[0] * 1.2, sizes

@@ -7,6 +7,7 @@ from flask import g, render_template, request
 from engine import pages_view, tasks_view
 from engine.inbox import counts as count_views
 from engine.inbox import list_tasks
+from engine.inbox.queries import COUNT_CAP
 from web import deps
 from web.auth import login_required
 from web.pages import bp
@@ -52,6 +53,7 @@ def inbox() -> str:
         sort=sort,
         page=page,
         counts=counts,
+        shown={k: f"{v}+" if v >= COUNT_CAP else str(v) for k, v in counts.items()},
         types=types,
         names=names,
         filters={k: v for k, v in filters.items() if v},

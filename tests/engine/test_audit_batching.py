@@ -1,0 +1,79 @@
+"""Audit rows are appended when the transaction commits; the chain stays whole under load."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import audit
+
+T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+
+
+def _count(sessions) -> int:
+    with sessions.begin() as s:
+        return s.scalar(select(func.count(audit.AuditEvent.id)))
+
+
+def test_rows_recorded_in_a_transaction_are_there_after_commit(committed):
+    before = _count(committed)
+    with committed.begin() as s:
+        audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=1)
+        audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=2)
+    assert _count(committed) == before + 2
+    with committed.begin() as s:
+        assert audit.verify_chain(s).ok
+
+
+def test_rows_of_a_rolled_back_transaction_never_appear(committed):
+    before = _count(committed)
+
+    def failing_command() -> None:
+        with committed.begin() as s:
+            audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=1)
+            raise RuntimeError("the command failed")
+
+    with pytest.raises(RuntimeError):
+        failing_command()
+    assert _count(committed) == before
+
+
+def test_a_rolled_back_savepoint_drops_only_its_own_rows(committed):
+    with committed.begin() as s:
+        audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=1)
+        nested = s.begin_nested()
+        audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=2)
+        nested.rollback()
+    with committed.begin() as s:
+        cases = s.scalars(
+            select(audit.AuditEvent.case_id).where(audit.AuditEvent.case_id.is_not(None))
+        )
+        assert cases.all() == [1]
+
+
+def test_rows_are_visible_to_reads_inside_their_own_transaction(committed):
+    with committed.begin() as s:
+        audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=7)
+        assert [e.case_id for e in audit.events_for_case(s, 7)] == [7]
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(committed):
+    def write(case_id: int) -> None:
+        for _ in range(15):
+            with committed.begin() as s:
+                audit.record(
+                    s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=case_id
+                )
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with committed.begin() as s:
+        report = audit.verify_chain(s)
+        written = s.scalar(select(func.count()).where(audit.AuditEvent.case_id.in_([0, 1, 2])))
+    assert (written, report.broken_ids) == (45, [])
