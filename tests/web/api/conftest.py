@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from engine.demo_forms import AHC_NO_NEEDS, CSSRS_HIGH, CSSRS_NONE
 from tests.factories import (
     AdminFactory,
     NurseFactory,
@@ -28,20 +29,10 @@ INTAKE: dict[str, Any] = {
     "consent_to_social_work": "client",
 }
 
-NO_RISK_CSSRS = {"q1": False, "q2": False, "q6": False}
-HIGH_RISK_CSSRS = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": False}
-NO_NEEDS_AHC = {
-    "q1": "steady",
-    "q2": [],
-    "q3": "never",
-    "q4": "never",
-    "q5": False,
-    "q6": "no",
-    "q7": 1,
-    "q8": 1,
-    "q9": 1,
-    "q10": 1,
-}
+# The shared sample answers (engine.demo_forms), under the names these tests use.
+NO_RISK_CSSRS = CSSRS_NONE
+HIGH_RISK_CSSRS = CSSRS_HIGH
+NO_NEEDS_AHC = AHC_NO_NEEDS
 
 # forms/assessment.schema.json with the instruments encoded as in CARE.md's last section.
 ASSESSMENT: dict[str, Any] = {
