@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit
+from engine import audit, referrals
 from engine.accounts.models import User
 from engine.assessments import services as assessments
 from engine.calendar import DEFAULT_SITE, Site, add_business_days
@@ -26,7 +26,6 @@ from engine.errors import Conflict, Invalid, NotFound
 from engine.inbox.models import HumanTask
 from engine.instances import projections
 from engine.instances.models import ProcessInstance
-from engine.referrals import services as referrals
 from engine.timers.models import Timer
 from engine.workflow import runtime
 

@@ -1,3 +1,24 @@
+from engine.referrals.commands import (
+    CONTACTING_SUBJECT_PROHIBITED,
+    STATUS_MESSAGE,
+    cancel_referral,
+    close_referrals_of,
+    handle_status_message,
+    record_status,
+    send_referral,
+    start_referrals,
+)
+from engine.referrals.consent import (
+    CONSENT_SCOPES,
+    DEFAULT_CONSENT_SCOPE,
+    ConsentGiven,
+    consents_for_client,
+    current_consent,
+    record_consent,
+    revoke_consent,
+    view_consents,
+)
+from engine.referrals.directory import find_resources, save_resource
 from engine.referrals.models import CommunityResource, Consent, Referral, ReferralEvent
 from engine.referrals.permissions import (
     DIRECTORY_ROLES,
@@ -8,41 +29,27 @@ from engine.referrals.permissions import (
     require_can_edit_directory,
     require_can_set_status,
 )
-from engine.referrals.services import (
+from engine.referrals.records import (
+    get_referral,
+    referral_history,
+    referrals_for_case,
+    view_referral,
+)
+from engine.referrals.states import (
     ALLOWED_BY_SOURCE,
-    CONSENT_SCOPES,
-    CONTACTING_SUBJECT_PROHIBITED,
-    DEFAULT_CONSENT_SCOPE,
     OPEN,
     REASON_CODES,
     REASON_REQUIRED,
-    STATUS_MESSAGE,
     STATUSES,
     TERMINAL,
     TRANSITIONS,
-    ConsentGiven,
+    check_transition,
+    legal_next,
+)
+from engine.referrals.workflow_hooks import (
     TaskStep,
     after_task_completion,
     before_task_completion,
-    cancel_referral,
-    check_transition,
-    close_referrals_of,
-    consents_for_client,
-    current_consent,
-    find_resources,
-    get_referral,
-    handle_status_message,
-    legal_next,
-    record_consent,
-    record_status,
-    referral_history,
-    referrals_for_case,
-    revoke_consent,
-    save_resource,
-    send_referral,
-    start_referrals,
-    view_consents,
-    view_referral,
 )
 
 __all__ = [

@@ -354,7 +354,7 @@ def test_staff_cannot_mark_a_referral_requested_without_sending_it(drive):
 def test_the_staff_status_form_offers_exactly_the_staff_statuses():
     schema = json.loads((ROOT / "forms" / "referral_status.schema.json").read_text())
     offered = tuple(c["const"] for c in schema["properties"]["status"]["oneOf"])
-    assert offered == referrals.services.STAFF_FORM_STATUSES
+    assert offered == referrals.states.STAFF_FORM_STATUSES
 
 
 # ---------------------------------------------------------------- starting ---------
@@ -884,7 +884,7 @@ def test_closing_the_pathway_closes_its_referrals(drive, session):
     drive.complete(case, "followup_review", demo.followup("close"))
     drive.complete(case, "close_case")
     assert (food.status, housing.status) == ("cancelled", "cancelled")
-    assert food.status_reason == referrals.services.CASE_CLOSED_REASON
+    assert food.status_reason == referrals.commands.CASE_CLOSED_REASON
     assert open_tasks(drive, case) == []
     live = session.scalars(
         select(ProcessInstance).where(
