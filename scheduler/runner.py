@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import timers
 from engine.calendar import DEFAULT_SITE, Site
@@ -117,7 +118,7 @@ class TimerRunner:
                 if done and self.on_fired:
                     self.on_fired(timer_id)
                 return done
-            except (Conflict, OperationalError) as exc:
+            except (Conflict, OperationalError, StaleDataError) as exc:
                 # Someone changed the instance under us (a person completing a task): the
                 # state we fired against is stale, so try again on the fresh state.
                 log.info("timer %s retry %s after %s", timer_id, attempt + 1, type(exc).__name__)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import CareBridgeError, ErrorKind
+from engine.errors import CareBridgeError, Conflict, ErrorKind
 
 STATUS = {
     ErrorKind.BAD_REQUEST: 400,
@@ -42,6 +43,17 @@ def init_app(app: Flask) -> None:
         return render_template(
             "error.html", status=status, message=exc.public_message, details=exc.details
         ), status
+
+    @app.errorhandler(StaleDataError)
+    def stale_write(exc: StaleDataError):  # type: ignore[no-untyped-def]
+        # The engine turns the conflicts it sees into Conflict itself; this catches the one it
+        # cannot see: a concurrent writer detected when the request's transaction commits.
+        return domain_error(
+            Conflict(
+                "Someone else changed this at the same time. Reload and try again.",
+                code="stale_instance",
+            )
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
