@@ -138,28 +138,47 @@ def _save(
             code="stale_instance",
         ) from exc
     for task in result.created:
-        audit.record(
+        _audit_instance(
             session,
             audit.AuditTag.TASK_CREATED,
+            instance,
             actor=actor,
             at=now,
-            case_id=instance.case_id,
             client_id=task.client_id,
-            instance_id=instance.id,
             task_id=task.id,
             details={"bpmn_id": task.bpmn_id, "role": task.role, "priority": task.priority},
         )
     if instance.status == "completed":
-        audit.record(
+        _audit_instance(
             session,
             audit.AuditTag.INSTANCE_COMPLETED,
+            instance,
             actor=actor,
             at=now,
-            case_id=instance.case_id,
-            instance_id=instance.id,
             details={"process": instance.definition.process_key},
         )
     return result.created
+
+
+def _audit_instance(
+    session: Session,
+    tag: audit.AuditTag,
+    instance: ProcessInstance,
+    *,
+    actor: audit.Actor,
+    at: datetime,
+    **fields: Any,
+) -> None:
+    """An audit row about one instance: its case and id are filled in."""
+    audit.record(
+        session,
+        tag,
+        actor=actor,
+        at=at,
+        case_id=instance.case_id,
+        instance_id=instance.id,
+        **fields,
+    )
 
 
 # ---------------------------------------------------------------- start ------------
@@ -204,14 +223,13 @@ def start_process(
     session.add(instance)
     session.flush()
     who = actor_of(actor)
-    audit.record(
+    _audit_instance(
         session,
         audit.AuditTag.INSTANCE_STARTED,
+        instance,
         actor=who,
         at=now,
-        case_id=instance.case_id,
         client_id=case.client_id if case else None,
-        instance_id=instance.id,
         details={"process": definition.process_key, "version": definition.version},
     )
     created = _save(session, instance, wf, now=now, site=site, actor=who)
@@ -276,14 +294,13 @@ def complete_task(
     if task.assignee_id is None:
         task.assignee_id = actor.id
     who = actor_of(actor)
-    audit.record(
+    _audit_instance(
         session,
         audit.AuditTag.TASK_COMPLETED,
+        instance,
         actor=who,
         at=now,
-        case_id=task.case_id,
         client_id=task.client_id,
-        instance_id=instance.id,
         task_id=task.id,
         details={"bpmn_id": task.bpmn_id, "fields": sorted(clean)},
     )
@@ -342,13 +359,12 @@ def deliver_message(
                 runtime.send_message(wf, name, payload)
             except Invalid:
                 continue
-        audit.record(
+        _audit_instance(
             session,
             audit.AuditTag.MESSAGE_RECEIVED,
+            instance,
             actor=who,
             at=now,
-            case_id=case_id,
-            instance_id=instance.id,
             details={"message": name, "fields": sorted(payload)},
         )
         results.append(
@@ -435,13 +451,12 @@ def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DE
     with runtime.using_clock(clock):
         wf = _load(instance)
         runtime.fire_timers(wf)
-    audit.record(
+    _audit_instance(
         session,
         audit.AuditTag.TIMER_FIRED,
+        instance,
         actor=audit.SYSTEM,
         at=now,
-        case_id=instance.case_id,
-        instance_id=instance.id,
         details={
             "bpmn_id": timer.bpmn_id,
             "timer_id": timer.id,
