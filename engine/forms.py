@@ -66,8 +66,27 @@ def _message_of(err: ValidationError) -> str:
     return err.message
 
 
-def field_errors(schema: Mapping[str, Any], data: Any) -> list[dict[str, str]]:
+# Deployed forms are process-wide objects (engine.definitions caches them by content hash), so
+# a validator built once per schema object serves every submission: building one (resolving
+# the schema's keywords and $refs) costs more than validating a form. Keyed by id() because
+# schemas are dicts; the entry keeps its schema alive so the id cannot be reused meanwhile.
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+_VALIDATORS_MAX = 512
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    hit = _VALIDATORS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
     validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    if len(_VALIDATORS) >= _VALIDATORS_MAX:
+        _VALIDATORS.pop(next(iter(_VALIDATORS)))  # oldest first: dicts keep insertion order
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
+
+
+def field_errors(schema: Mapping[str, Any], data: Any) -> list[dict[str, str]]:
+    validator = _validator(schema)
     errors: dict[str, str] = {}
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         errors.setdefault(_field_of(err), _message_of(err))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -35,7 +36,32 @@ def _audit(
     )
 
 
+# The usual claim (an open, unclaimed task of one of the actor's roles) as one conditional
+# UPDATE: it locks, checks and writes in a single round trip. When it matches nothing, the
+# careful path below finds out why (gone, closed, taken, another role, or already ours).
+_CLAIM = (
+    update(HumanTask)
+    .where(
+        HumanTask.id == bindparam("task_id"),
+        HumanTask.status == "open",
+        HumanTask.assignee_id.is_(None),
+        HumanTask.role.in_(bindparam("roles", expanding=True)),
+    )
+    .values(assignee_id=bindparam("actor_id"), claimed_at=bindparam("now"))
+    .returning(HumanTask)
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
+
+
 def claim_task(session: Session, *, task_id: int, actor: User, clock: Clock) -> HumanTask:
+    roles = sorted(actor.role_keys)
+    if roles:
+        claimed = session.scalars(
+            _CLAIM, {"task_id": task_id, "roles": roles, "actor_id": actor.id, "now": clock.now()}
+        ).one_or_none()
+        if claimed is not None:
+            _audit(session, audit.AuditTag.TASK_CLAIMED, claimed, actor, clock)
+            return claimed
     task = instances.get_task(session, task_id, for_update=True)
     instances.require_open(task)
     if task.assignee_id == actor.id:

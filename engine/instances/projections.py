@@ -3,7 +3,7 @@ as the state save, so the inbox and the scheduler never read a workflow to know 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -128,45 +128,44 @@ def sync(
     now: datetime,
     site: Site,
     trust_next_timer: bool = False,
+    open_rows: Sequence[HumanTask] | None = None,
+    timer_rows: Sequence[Timer] | None = None,
 ) -> SyncResult:
     """`case` may be a loader, called only when a new task needs the case. With
     `trust_next_timer`, an instance whose next_timer_at is empty and whose workflow waits on no
     timer is taken to have no waiting timer rows (true when this function wrote them: it keeps
-    both in step), which saves a query on most commands; a repair leaves it off."""
+    both in step), which saves a query on most commands; a repair leaves it off. The caller
+    may pass the instance's open task rows and waiting timer rows it read under its lock."""
     ready = {t.id: t for t in runtime.ready_human_tasks(wf)}
+    if open_rows is None:
+        open_rows = session.scalars(_OPEN_TASKS, {"instance_id": instance.id}).all()
     # The in-session status decides: the caller may have completed a row without flushing it.
-    open_rows = {
-        row.spiff_task_id: row
-        for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id})
-        if row.status == "open"
-    }
+    open_by_id = {row.spiff_task_id: row for row in open_rows if row.status == "open"}
     created = []
     for task_id, t in ready.items():
-        if task_id not in open_rows:
+        if task_id not in open_by_id:
             if callable(case):
                 case = case()
             row = _new_task(session, instance, case, t, now, site)
             session.add(row)
             created.append(row)
     cancelled = []
-    for task_id, row in open_rows.items():
+    for task_id, row in open_by_id.items():
         if task_id not in ready:  # e.g. an interrupting boundary event took the pathway elsewhere
             row.status = "cancelled"
             row.completed_at = now
             cancelled.append(row)
 
     waiting = {t.task_id: t for t in runtime.waiting_timers(wf)}
-    timer_rows = (
-        {}
-        if trust_next_timer and not waiting and instance.next_timer_at is None
-        else {
-            row.spiff_task_id: row
-            for row in session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})
-            if row.status == "waiting"
-        }
-    )
+    if timer_rows is None:
+        timer_rows = (
+            []
+            if trust_next_timer and not waiting and instance.next_timer_at is None
+            else session.scalars(_WAITING_TIMERS, {"instance_id": instance.id}).all()
+        )
+    waiting_by_id = {row.spiff_task_id: row for row in timer_rows if row.status == "waiting"}
     for task_id, t in waiting.items():
-        row = timer_rows.get(task_id)
+        row = waiting_by_id.get(task_id)
         if row is None:
             session.add(
                 Timer(
@@ -181,7 +180,7 @@ def sync(
             row.due_at = t.due_at
             row.lease_owner = None
             row.lease_expires_at = None
-    for task_id, row in timer_rows.items():
+    for task_id, row in waiting_by_id.items():
         if task_id not in waiting:
             row.status = runtime.timer_outcome(wf, task_id)
             row.fired_at = now if row.status == "fired" else None

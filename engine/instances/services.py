@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import Session, aliased, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,6 +25,7 @@ from engine.definitions.models import ProcessDefinition
 from engine.errors import Conflict, Invalid, NotFound
 from engine.inbox.models import HumanTask
 from engine.instances import projections
+from engine.instances.live import LIVE
 from engine.instances.models import ProcessInstance
 from engine.timers.models import Timer
 from engine.workflow import runtime
@@ -88,6 +89,12 @@ def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     if found is None:
         raise NotFound("No such process instance.", code="instance_not_found")
     instance, sha256, case = found
+    return _locked(session, instance, sha256, case)
+
+
+def _locked(
+    session: Session, instance: ProcessInstance, sha256: str, case: Case | None
+) -> ProcessInstance:
     if case is not None:
         session.info.setdefault(_CASES, {})[case.id] = case
     # The definition's XML and forms come from a process-wide cache, not from this query.
@@ -97,9 +104,48 @@ def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def _load(instance: ProcessInstance) -> Any:
-    spec, subspecs = definitions.specs_for(instance.definition)
-    wf = runtime.loads(instance.state, spec, subspecs, script_engine())
+# A completion's reads in one round trip: the task, the other open tasks of its instance (the
+# projection compares them with the workflow), the instance with its definition's hash and
+# its case; the task rows and the instance row are locked.
+_SIBLING = aliased(HumanTask)
+_TASK_AND_INSTANCE = (
+    select(HumanTask, ProcessInstance, ProcessDefinition.sha256, Case)
+    .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+    .outerjoin(Case, Case.id == ProcessInstance.case_id)
+    .where(
+        HumanTask.instance_id
+        == select(_SIBLING.instance_id).where(_SIBLING.id == bindparam("id")).scalar_subquery(),
+        or_(HumanTask.id == bindparam("id"), HumanTask.status == "open"),
+    )
+    .options(lazyload(Case.client), lazyload(Case.primary_social_worker))
+    .with_for_update(of=(HumanTask.__table__, ProcessInstance.__table__))
+    .execution_options(populate_existing=True)
+)
+
+
+def _lock_task_and_instance(
+    session: Session, task_id: int
+) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
+    """The task, its locked instance, and the instance's open task rows (the task among them
+    when it is open)."""
+    rows = session.execute(_TASK_AND_INSTANCE, {"id": task_id}).all()
+    task = next((row[0] for row in rows if row[0].id == task_id), None)
+    if task is None:
+        raise NotFound("No such task.", code="task_not_found")
+    _, instance, sha256, case = rows[0]
+    open_rows = [row[0] for row in rows if row[0].status == "open"]
+    return task, _locked(session, instance, sha256, case), open_rows
+
+
+def _load(instance: ProcessInstance, *, live: bool = True) -> Any:
+    """The instance's workflow: the live object its last save in this process left, when the
+    stored state is still exactly that save's (see engine.instances.live), else restored.
+    A read-only view passes live=False: it must not take an object a command could use."""
+    wf = LIVE.take(instance.id, instance.state) if live else None
+    if wf is None:
+        spec, subspecs = definitions.specs_for(instance.definition)
+        wf = runtime.loads(instance.state, spec, subspecs, script_engine())
     # Finished loop rounds are dropped here, on load, never in the save of the command that
     # finished them: that save's projection sync still reads the round (its timers' outcome).
     runtime.prune_finished_iterations(wf)
@@ -114,8 +160,13 @@ def _save(
     now: datetime,
     site: Site,
     actor: audit.Actor,
+    open_rows: Sequence[HumanTask] | None = None,
+    timer_rows: Sequence[Timer] | None = None,
 ) -> list[HumanTask]:
+    """`open_rows` / `timer_rows`: the instance's open task and waiting timer rows, when the
+    command has already read them under its lock (the projection then skips its reads)."""
     state = runtime.dumps(wf)
+    LIVE.remember(session, instance.id, state, wf)
     try:
         # Nothing is flushed before the projection's own flush, which then carries the task
         # row, the state and the status together: one UPDATE of the instance row (and one
@@ -131,6 +182,8 @@ def _save(
                 now=now,
                 site=site,
                 trust_next_timer=True,
+                open_rows=open_rows,
+                timer_rows=timer_rows,
             )
     except StaleDataError as exc:
         raise Conflict(
@@ -270,10 +323,9 @@ def complete_task(
     from engine.forms import validate
     from engine.inbox.permissions import require_can_work
 
-    task = get_task(session, task_id, for_update=True)
+    task, instance, open_rows = _lock_task_and_instance(session, task_id)
     require_open(task)
     require_can_work(actor, task)
-    instance = _lock_instance(session, task.instance_id)
     schema = instance.definition.forms.get(task.form) if task.form else None
     if schema is not None:
         validate(schema, data)
@@ -304,7 +356,7 @@ def complete_task(
         task_id=task.id,
         details={"bpmn_id": task.bpmn_id, "fields": sorted(clean)},
     )
-    created = _save(session, instance, wf, now=now, site=site, actor=who)
+    created = _save(session, instance, wf, now=now, site=site, actor=who, open_rows=open_rows)
     # A care plan starts one referral instance per need; a finished pathway closes its referrals.
     for started in referrals.after_task_completion(
         session, step, instance=instance, actor=actor, clock=clock, site=site
@@ -431,6 +483,11 @@ def _definitions_started_by(session: Session, message: str) -> list[ProcessDefin
 
 
 _TIMER = select(Timer).where(Timer.id == bindparam("id")).execution_options(populate_existing=True)
+_INSTANCE_TIMERS = (
+    select(Timer)
+    .where(Timer.instance_id == bindparam("instance_id"), Timer.status == "waiting")
+    .execution_options(populate_existing=True)
+)
 
 
 def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DEFAULT_SITE) -> bool:
@@ -444,8 +501,10 @@ def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DE
         return False
     instance = _lock_instance(session, peek.instance_id)
     # Re-read under the instance lock: a worker that fired this timer while we waited has
-    # committed by now, and its projection says so.
-    timer = session.scalars(_TIMER, {"id": timer_id}).one_or_none()
+    # committed by now, and its projection says so. The instance's other waiting timers come
+    # in the same query, for the projection.
+    timer_rows = session.scalars(_INSTANCE_TIMERS, {"instance_id": instance.id}).all()
+    timer = next((t for t in timer_rows if t.id == timer_id), None)
     if timer is None or timer.status != "waiting":
         return False
     with runtime.using_clock(clock):
@@ -463,7 +522,7 @@ def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DE
             "due_at": timer.due_at.isoformat(),
         },
     )
-    _save(session, instance, wf, now=now, site=site, actor=audit.SYSTEM)
+    _save(session, instance, wf, now=now, site=site, actor=audit.SYSTEM, timer_rows=timer_rows)
     if timer.status == "waiting":  # not yet due by the engine's strict clock: free it for a retry
         timer.lease_owner = None
         timer.lease_expires_at = None
@@ -490,7 +549,7 @@ class InstanceView:
 def describe_instance(session: Session, instance_id: int) -> InstanceView:
     """What the diagram view marks: completed, active (ready human tasks) and waiting elements."""
     instance = get_instance(session, instance_id)
-    wf = _load(instance)
+    wf = _load(instance, live=False)
     active = {t.bpmn_id for t in runtime.ready_human_tasks(wf)}
     waiting = {t.bpmn_id for t in runtime.waiting_timers(wf)}
     return InstanceView(instance, runtime.completed_bpmn_ids(wf), active, waiting, dict(wf.data))
@@ -505,5 +564,7 @@ def rebuild_projections(session: Session, *, clock: Clock, site: Site = DEFAULT_
     for instance_id in live:
         instance = _lock_instance(session, instance_id)
         case = session.get(Case, instance.case_id) if instance.case_id else None
-        projections.sync(session, instance, _load(instance), case=case, now=clock.now(), site=site)
+        projections.sync(
+            session, instance, _load(instance, live=False), case=case, now=clock.now(), site=site
+        )
     return len(live)

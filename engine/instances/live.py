@@ -1,0 +1,91 @@
+"""Live workflows kept between commands, so the next command on an instance can skip
+restoring it from its stored state (the largest single cost of a command after the save).
+
+Safe with any number of processes and threads because a live workflow is only ever used
+when the instance's stored state, as read under the command's row lock, is exactly the state
+that was serialized from that very object at its last save:
+
+- an entry is added only after the transaction that saved it has committed (a rollback, or
+  a savepoint rolled back under it, leaves the stored state different, so it never matches);
+- another process that moved the instance on has stored a different state: no match;
+- a command takes its entry out of the cache, so no two commands share one object, and a
+  command that fails half-way cannot leave a changed object behind.
+
+A live object and one restored from JSON can differ in Python types that JSON does not keep
+(a tuple a script left in task data comes back as a list); the shipped diagrams' scripts and
+forms only produce JSON types, and `bench/` checks both paths reach the same end.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+# session.info key: instance id -> (state, workflow) saved by this transaction.
+_PENDING = "carebridge.live_pending"
+# A workflow of the care pathway holds a few hundred KB of objects; this bounds the memory of
+# a worker while keeping every instance someone is working on right now.
+MAX_ENTRIES = 256
+
+
+class LiveWorkflows:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self.enabled = max_entries > 0
+        self._entries: OrderedDict[int, tuple[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def take(self, instance_id: int, state: str) -> Any | None:
+        """The live workflow whose serialization is `state`, removed from the cache; None
+        when there is none (never saved by this process, moved on elsewhere, evicted)."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+            # `==` on equal strings first compares lengths, then memory: microseconds.
+            if entry is not None and entry[0] == state:
+                self.hits += 1
+                return entry[1]
+            self.misses += 1
+            return None
+
+    def remember(self, session: Session, instance_id: int, state: str, wf: Any) -> None:
+        """Keep `wf` (serialized as `state`) once this session's transaction commits."""
+        if self.enabled:
+            session.info.setdefault(_PENDING, {})[instance_id] = (state, wf)
+
+    def _commit(self, pending: dict[int, tuple[str, Any]]) -> None:
+        with self._lock:
+            for instance_id, entry in pending.items():
+                self._entries[instance_id] = entry
+                self._entries.move_to_end(instance_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+LIVE = LiveWorkflows()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        LIVE._commit(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
