@@ -90,9 +90,10 @@ def score_form(
     if errors:
         raise Invalid("Some screening answers need attention.", code="form_invalid", details=errors)
     case = session.get(Case, task.case_id) if task.case_id else None
+    rows: dict[str, Assessment] = {}
     for field, key in present.items():
         r = results[key]
-        row = Assessment(
+        rows[key] = Assessment(
             client_id=task.client_id,
             case_id=task.case_id,
             task_id=task.id,
@@ -106,8 +107,9 @@ def score_form(
             administered_by_id=actor.id,
             administered_at=now,
         )
-        session.add(row)
-        session.flush()
+    session.add_all(rows.values())
+    session.flush()  # one multi-row INSERT for all of them: the audit rows need their ids
+    for key, row in rows.items():
         audit.record(
             session,
             audit.AuditTag.ASSESSMENT_RECORDED,
@@ -119,7 +121,7 @@ def score_form(
             case_id=task.case_id,
             client_id=task.client_id,
             task_id=task.id,
-            details={"assessment_id": row.id, "instrument": key, "version": r.version},
+            details={"assessment_id": row.id, "instrument": key, "version": row.version},
         )
     summary = summarize(results)
     if case is not None:

@@ -26,12 +26,22 @@ _PG_AUDIT_LOCK = 868635385198
 # session.info keys: this transaction's last written hash, and its recorded, unwritten events.
 _HEAD = "carebridge.audit_head"
 _PENDING = "carebridge.audit_pending"
-# Written out (no parameters: the simple-query protocol that allows two statements takes none).
-_PG_LOCK_AND_HEAD = (
-    "SELECT pg_advisory_xact_lock(868635385198); "  # _PG_AUDIT_LOCK
-    "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
+# PostgreSQL appends in one round trip: the lock, then one INSERT per event that reads the head
+# and hashes in SQL (sha256 over prev_hash + the canonical body, exactly as _digest does). Sent
+# as one simple query, so each statement takes its snapshot after the one before it: the head
+# is read once the lock is held and sees every append committed before it, and each INSERT
+# sees the previous one. The simple query protocol takes no parameters, so the values are
+# quoted into it by psycopg's own client-side binding.
+_PG_LOCK = f"SELECT pg_advisory_xact_lock({_PG_AUDIT_LOCK})"
+_PG_APPEND = (
+    "INSERT INTO audit_events (at, actor_id, actor, action, category, case_id, client_id, "
+    "instance_id, task_id, details, prev_hash, hash) "
+    "SELECT %(at)s, %(actor_id)s, %(actor)s, %(action)s, %(category)s, %(case_id)s, "
+    "%(client_id)s, %(instance_id)s, %(task_id)s, %(details)s, head.prev, "
+    "encode(sha256(convert_to(head.prev || %(body)s, 'UTF8')), 'hex') "
+    "FROM (SELECT coalesce((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), "
+    "%(genesis)s) AS prev) AS head"
 )
-assert str(_PG_AUDIT_LOCK) in _PG_LOCK_AND_HEAD
 _HEAD_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 _INSERT = insert(AuditEvent.__table__)
 
@@ -75,9 +85,13 @@ class Actor:
 SYSTEM = Actor(None, "system")
 
 
+def _body(fields: dict[str, Any]) -> str:
+    """The canonical text of an event's hashed fields (ASCII: json escapes the rest)."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _digest(prev_hash: str, row: dict[str, Any]) -> str:
-    body = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    return hashlib.sha256((prev_hash + _body(row)).encode()).hexdigest()
 
 
 def _hashed_fields(ev: Any) -> dict[str, Any]:
@@ -140,16 +154,15 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        _pg_append(conn, [row for _transaction, row in pending])
+        return
     prev = session.info.get(_HEAD)
     if prev is None:
-        # First append of this transaction: take the chain lock and read the head. Both hold
-        # until the transaction ends (the advisory lock is transaction-scoped on PostgreSQL;
-        # on SQLite, BEGIN IMMEDIATE in engine.db already serializes writers), so later
-        # appends in the same transaction chain onto the head remembered below.
-        if conn.dialect.name == "postgresql":
-            prev = _pg_lock_and_head(conn) or GENESIS
-        else:
-            prev = conn.execute(_HEAD_HASH).scalar() or GENESIS
+        # First append of this transaction: read the head. BEGIN IMMEDIATE in engine.db
+        # already serializes SQLite's writers until the transaction ends, so later appends in
+        # the same transaction chain onto the head remembered below.
+        prev = conn.execute(_HEAD_HASH).scalar() or GENESIS
     rows = []
     for _transaction, row in pending:
         row["prev_hash"] = prev
@@ -161,18 +174,22 @@ def _write_pending(session: Session) -> None:
     session.info[_HEAD] = prev
 
 
-def _pg_lock_and_head(conn: Connection) -> str | None:
-    """Take the chain lock, then read the head: one round trip. Two statements in one simple
-    query (no parameters) run in order, each with its own snapshot, so the head is read after
-    the lock is held and sees every append committed before it."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+def _pg_append(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Take the chain lock (held to the end of the transaction) and append `rows` in order,
+    hashed by the server: one round trip (see _PG_APPEND)."""
+    from psycopg import ClientCursor
+    from psycopg.types.json import Jsonb
+
+    cursor = ClientCursor(conn.connection.driver_connection)  # type: ignore[arg-type]
     try:
-        cursor.execute(_PG_LOCK_AND_HEAD)
-        cursor.nextset()
-        row = cursor.fetchone()
+        statements = [_PG_LOCK]
+        for row in rows:
+            body = _body(_hashed_fields(SimpleNamespace(**row)))
+            values = {**row, "details": Jsonb(row["details"]), "body": body, "genesis": GENESIS}
+            statements.append(cursor.mogrify(_PG_APPEND, values))
+        cursor.execute("; ".join(statements))
     finally:
         cursor.close()
-    return row[0] if row else None
 
 
 def _write_before_commit(session: Session) -> None:

@@ -128,19 +128,20 @@ def sync(
     now: datetime,
     site: Site,
     trust_next_timer: bool = False,
-    open_rows: Sequence[HumanTask] | None = None,
     timer_rows: Sequence[Timer] | None = None,
 ) -> SyncResult:
     """`case` may be a loader, called only when a new task needs the case. With
     `trust_next_timer`, an instance whose next_timer_at is empty and whose workflow waits on no
     timer is taken to have no waiting timer rows (true when this function wrote them: it keeps
     both in step), which saves a query on most commands; a repair leaves it off. The caller
-    may pass the instance's open task rows and waiting timer rows it read under its lock."""
+    may pass the instance's waiting timer rows, read after it took the instance's lock."""
     ready = {t.id: t for t in runtime.ready_human_tasks(wf)}
-    if open_rows is None:
-        open_rows = session.scalars(_OPEN_TASKS, {"instance_id": instance.id}).all()
     # The in-session status decides: the caller may have completed a row without flushing it.
-    open_by_id = {row.spiff_task_id: row for row in open_rows if row.status == "open"}
+    open_by_id = {
+        row.spiff_task_id: row
+        for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id})
+        if row.status == "open"
+    }
     created = []
     for task_id, t in ready.items():
         if task_id not in open_by_id:

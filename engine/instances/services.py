@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session, aliased, lazyload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -104,38 +104,29 @@ def _locked(
     return instance
 
 
-# A completion's reads in one round trip: the task, the other open tasks of its instance (the
-# projection compares them with the workflow), the instance with its definition's hash and
-# its case; the task rows and the instance row are locked.
-_SIBLING = aliased(HumanTask)
+# A completion's two locks in one round trip: the task, and its instance with the definition's
+# hash and the case. Both rows are locked, so after waiting for another worker PostgreSQL
+# re-reads their latest versions. The instance's other open tasks are read afterwards, by the
+# projection, in a statement of its own: one joined in here would come from the snapshot taken
+# before the wait and miss a task that worker created.
 _TASK_AND_INSTANCE = (
     select(HumanTask, ProcessInstance, ProcessDefinition.sha256, Case)
     .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
     .outerjoin(Case, Case.id == ProcessInstance.case_id)
-    .where(
-        HumanTask.instance_id
-        == select(_SIBLING.instance_id).where(_SIBLING.id == bindparam("id")).scalar_subquery(),
-        or_(HumanTask.id == bindparam("id"), HumanTask.status == "open"),
-    )
+    .where(HumanTask.id == bindparam("id"))
     .options(lazyload(Case.client), lazyload(Case.primary_social_worker))
     .with_for_update(of=(HumanTask.__table__, ProcessInstance.__table__))
     .execution_options(populate_existing=True)
 )
 
 
-def _lock_task_and_instance(
-    session: Session, task_id: int
-) -> tuple[HumanTask, ProcessInstance, list[HumanTask]]:
-    """The task, its locked instance, and the instance's open task rows (the task among them
-    when it is open)."""
-    rows = session.execute(_TASK_AND_INSTANCE, {"id": task_id}).all()
-    task = next((row[0] for row in rows if row[0].id == task_id), None)
-    if task is None:
+def _lock_task_and_instance(session: Session, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    found = session.execute(_TASK_AND_INSTANCE, {"id": task_id}).one_or_none()
+    if found is None:
         raise NotFound("No such task.", code="task_not_found")
-    _, instance, sha256, case = rows[0]
-    open_rows = [row[0] for row in rows if row[0].status == "open"]
-    return task, _locked(session, instance, sha256, case), open_rows
+    task, instance, sha256, case = found
+    return task, _locked(session, instance, sha256, case)
 
 
 def _load(instance: ProcessInstance, *, live: bool = True) -> Any:
@@ -160,11 +151,10 @@ def _save(
     now: datetime,
     site: Site,
     actor: audit.Actor,
-    open_rows: Sequence[HumanTask] | None = None,
     timer_rows: Sequence[Timer] | None = None,
 ) -> list[HumanTask]:
-    """`open_rows` / `timer_rows`: the instance's open task and waiting timer rows, when the
-    command has already read them under its lock (the projection then skips its reads)."""
+    """`timer_rows`: the instance's waiting timer rows, when the command has already read
+    them after taking the instance's lock (the projection then skips that read)."""
     state = runtime.dumps(wf)
     LIVE.remember(session, instance.id, state, wf)
     try:
@@ -182,7 +172,6 @@ def _save(
                 now=now,
                 site=site,
                 trust_next_timer=True,
-                open_rows=open_rows,
                 timer_rows=timer_rows,
             )
     except StaleDataError as exc:
@@ -323,7 +312,7 @@ def complete_task(
     from engine.forms import validate
     from engine.inbox.permissions import require_can_work
 
-    task, instance, open_rows = _lock_task_and_instance(session, task_id)
+    task, instance = _lock_task_and_instance(session, task_id)
     require_open(task)
     require_can_work(actor, task)
     schema = instance.definition.forms.get(task.form) if task.form else None
@@ -356,7 +345,7 @@ def complete_task(
         task_id=task.id,
         details={"bpmn_id": task.bpmn_id, "fields": sorted(clean)},
     )
-    created = _save(session, instance, wf, now=now, site=site, actor=who, open_rows=open_rows)
+    created = _save(session, instance, wf, now=now, site=site, actor=who)
     # A care plan starts one referral instance per need; a finished pathway closes its referrals.
     for started in referrals.after_task_completion(
         session, step, instance=instance, actor=actor, clock=clock, site=site

@@ -77,3 +77,25 @@ def test_concurrent_writers_keep_one_unbroken_chain(committed):
         report = audit.verify_chain(s)
         written = s.scalar(select(func.count()).where(audit.AuditEvent.case_id.in_([0, 1, 2])))
     assert (written, report.broken_ids) == (45, [])
+
+
+def test_awkward_text_hashes_the_same_in_the_database_and_in_python(committed):
+    # On PostgreSQL the server hashes appends; verify_chain recomputes them in Python.
+    odd = 'O\'Brien; \\ "quoted" -- ünïcode ✓ $$ %(x)s {}'
+    with committed.begin() as s:
+        audit.record(
+            s,
+            audit.AuditTag.CASE_VIEWED,
+            actor=audit.Actor(None, odd[:80]),
+            at=T0,
+            case_id=3,
+            details={"field": odd, "nested": {"list": [1, None, odd]}},
+        )
+    with committed.begin() as s:
+        [event] = audit.events_for_case(s, 3)
+        assert event.details["field"] == odd
+        assert event.actor == odd[:80]
+        assert event.hash == audit.services._digest(
+            event.prev_hash, audit.services._hashed_fields(event)
+        )
+        assert audit.verify_chain(s).ok

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -242,3 +243,45 @@ def test_scheduler_sleeps_until_the_earliest_timer(committed):
     key = _deploy_fixture(committed, "timer_wait.bpmn")
     _start_many(committed, key, 3, clock)
     assert TimerRunner(committed, clock=clock).next_wakeup() == T0 + timedelta(minutes=1)
+
+
+def test_completing_two_branches_at_once_creates_each_next_task_once(committed):
+    """The second completion waits for the first's lock, then must see the task the first
+    one created (not its pre-wait snapshot), or it would project that task a second time."""
+    clock = FrozenClock(T0)
+    worker = _worker(committed)
+    key = _deploy_fixture(committed, "parallel_tasks.bpmn")
+    with committed.begin() as s:
+        started = instances.start_process(s, process_key=key, case=None, actor=worker, clock=clock)
+        ids = {t.bpmn_id: t.id for t in started.created_tasks}
+    first_holds_lock = threading.Event()
+    errors: list[BaseException] = []
+
+    def complete_first() -> None:
+        try:
+            with committed.begin() as s:
+                instances.complete_task(s, task_id=ids["first"], data={}, actor=worker, clock=clock)
+                first_holds_lock.set()
+                time.sleep(0.3)  # the second completion is now waiting for the lock
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+            first_holds_lock.set()
+
+    thread = threading.Thread(target=complete_first)
+    thread.start()
+    first_holds_lock.wait(5)
+    with committed.begin() as s:
+        instances.complete_task(s, task_id=ids["second"], data={}, actor=worker, clock=clock)
+    thread.join()
+    assert errors == []
+    with committed.begin() as s:
+        rows = s.execute(
+            select(inbox.HumanTask.bpmn_id, inbox.HumanTask.status).where(
+                inbox.HumanTask.instance_id == started.instance.id
+            )
+        ).all()
+    assert sorted(rows) == [
+        ("first", "completed"),
+        ("first_followup", "open"),
+        ("second", "completed"),
+    ]
