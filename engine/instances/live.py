@@ -11,9 +11,12 @@ that was serialized from that very object at its last save:
 - a command takes its entry out of the cache, so no two commands share one object, and a
   command that fails half-way cannot leave a changed object behind.
 
-A live object and one restored from JSON can differ in Python types that JSON does not keep
-(a tuple a script left in task data comes back as a list); the shipped diagrams' scripts and
-forms only produce JSON types, and `bench/` checks both paths reach the same end.
+A live object and one restored from JSON could differ in Python types JSON does not keep (a
+tuple a script left in task data comes back as a list, an int dict key as a string), and a
+condition could then branch differently depending on which process served the command. Task
+data holds only JSON's types: forms arrive as JSON, the engine's own additions are JSON-shaped,
+and the script sandbox converts what scripts and expressions produce as it enters task data
+(engine.workflow.scripting._as_stored).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import builtins
 import datetime as dt
+import json
 import math
 import operator
 import re
@@ -397,7 +398,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         result = self._run(expression, "eval", namespace, "expression")
         if _is_code_or_module(result):
             raise ScriptError("an expression must give a value, not a function or generator")
-        return result
+        return _as_stored(result)
 
     def execute(
         self,
@@ -446,6 +447,21 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             raise _public_runtime_error(exc, compiled, what) from exc
 
 
+def _as_stored(value: Any) -> Any:
+    """`value` in the Python types it will have once stored and restored: JSON turns tuples
+    into lists and number, bool and None keys into strings. Scripts' results are converted as
+    they enter task data, so a workflow kept live between commands (engine.instances.live)
+    holds the same data as one restored from its stored state."""
+    if isinstance(value, dict):
+        return {
+            (json.dumps(k) if isinstance(k, int | float) or k is None else k): _as_stored(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_as_stored(v) for v in value]
+    return value
+
+
 def _copy_back(
     namespace: Mapping[str, Any],
     context: MutableMapping[str, Any],
@@ -462,7 +478,7 @@ def _copy_back(
         if key in external and key not in context:
             continue  # data objects are the workflow's, not this task's
         if not _is_code_or_module(value):
-            context[key] = value
+            context[key] = _as_stored(value)
 
 
 def _build_builtins(helpers: Mapping[str, Callable[..., Any]]) -> dict[str, Any]:

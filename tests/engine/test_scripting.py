@@ -243,7 +243,7 @@ def test_helpers_and_modules_do_not_leak_into_task_data() -> None:
         pytest.param(
             "pairs = list(zip(range(2), 'ab'))\nfirst, second = pairs",
             {},
-            {"pairs": [(0, "a"), (1, "b")], "first": (0, "a"), "second": (1, "b")},
+            {"pairs": [[0, "a"], [1, "b"]], "first": [0, "a"], "second": [1, "b"]},
             id="unpacking",
         ),
         pytest.param(
@@ -499,3 +499,15 @@ def test_check_source_flags_refused_code(source: str, mode: scripting.Mode, mess
 )
 def test_check_source_accepts_ordinary_code(source: str, mode: scripting.Mode) -> None:
     assert check_source(source, mode=mode) is None
+
+
+def test_script_results_enter_task_data_in_their_stored_types() -> None:
+    # What JSON would make of them, so a live workflow and a restored one hold the same data.
+    result = execute("pair = (1, (2, 3))\nby_day = {1: 'mon', 2.5: 'x', None: [(4,)], 'k': 0}")
+    assert result["pair"] == [1, [2, 3]]
+    assert result["by_day"] == {"1": "mon", "2.5": "x", "null": [[4]], "k": 0}
+    assert execute("flags = {False: 1}")["flags"] == {"false": 1}
+
+
+def test_expression_results_are_given_in_their_stored_types() -> None:
+    assert evaluate("(1, {2: 'b'})") == [1, {"2": "b"}]
