@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from engine import accounts, audit, definitions, schema
+from engine import accounts, audit, definitions, instances, schema
 from engine.calendar import Site
 from engine.clock import SystemClock
 from engine.db import make_engine, make_sessionmaker
@@ -22,6 +22,7 @@ class Env:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engine = None
+        instances.configure_live_workflows(settings.live_workflows)
 
     @property
     def engine(self):  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -72,6 +73,7 @@ def _message_of(err: ValidationError) -> str:
 # schemas are dicts; the entry keeps its schema alive so the id cannot be reused meanwhile.
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
 _VALIDATORS_MAX = 512
+_VALIDATORS_LOCK = threading.Lock()
 
 
 def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
@@ -79,9 +81,10 @@ def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
     if hit is not None and hit[0] is schema:
         return hit[1]
     validator = Draft202012Validator(schema, format_checker=_FORMATS)
-    if len(_VALIDATORS) >= _VALIDATORS_MAX:
-        _VALIDATORS.pop(next(iter(_VALIDATORS)))  # oldest first: dicts keep insertion order
-    _VALIDATORS[id(schema)] = (schema, validator)
+    with _VALIDATORS_LOCK:  # web workers run threads
+        while len(_VALIDATORS) >= _VALIDATORS_MAX:
+            _VALIDATORS.pop(next(iter(_VALIDATORS)))  # oldest first: dicts keep insertion order
+        _VALIDATORS[id(schema)] = (schema, validator)
     return validator
 
 

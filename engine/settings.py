@@ -24,6 +24,8 @@ class Settings:
     script_timeout_s: float = 1.0
     timer_lease_s: int = 60
     demo_password: str | None = None
+    # Live workflows a process keeps between commands (engine.instances.live); 0 turns it off.
+    live_workflows: int = 256
     testing: bool = False
 
 
@@ -35,7 +37,9 @@ _ENV = {
     "holiday_country": "CAREBRIDGE_HOLIDAY_COUNTRY",
     "holiday_subdivision": "CAREBRIDGE_HOLIDAY_SUBDIVISION",
     "demo_password": "CAREBRIDGE_DEMO_PASSWORD",
+    "live_workflows": "CAREBRIDGE_LIVE_WORKFLOWS",
 }
+_INTEGERS = {"live_workflows"}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"
@@ -61,7 +65,14 @@ def load_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {}
     for name, var in _ENV.items():
         if os.environ.get(var):
-            values[name] = os.environ[var]
+            raw = os.environ[var]
+            if name in _INTEGERS:
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
+            else:
+                values[name] = raw
     values.update(overrides)
     if "secret_key" not in values:
         values["secret_key"] = _stable_secret()

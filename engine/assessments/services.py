@@ -90,10 +90,10 @@ def score_form(
     if errors:
         raise Invalid("Some screening answers need attention.", code="form_invalid", details=errors)
     case = session.get(Case, task.case_id) if task.case_id else None
-    rows: dict[str, Assessment] = {}
+    rows: dict[str, Assessment] = {}  # by form field: two fields may use one instrument
     for field, key in present.items():
         r = results[key]
-        rows[key] = Assessment(
+        rows[field] = Assessment(
             client_id=task.client_id,
             case_id=task.case_id,
             task_id=task.id,
@@ -109,7 +109,8 @@ def score_form(
         )
     session.add_all(rows.values())
     session.flush()  # one multi-row INSERT for all of them: the audit rows need their ids
-    for key, row in rows.items():
+    for row in rows.values():
+        key = row.instrument
         audit.record(
             session,
             audit.AuditTag.ASSESSMENT_RECORDED,

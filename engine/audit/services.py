@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, event, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     ORMExecuteState,
     Session,
@@ -128,8 +129,11 @@ def record(
     something about audit_events (see _write_before_reads): appending links every row of the
     transaction to the chain at once, and takes the chain's lock as the last thing before
     commit, so writers wait for each other only that long."""
+    if at.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
     row = {
-        "at": at,
+        # In UTC before hashing: the database returns UTC, and verify_chain hashes what it reads.
+        "at": at.astimezone(UTC),
         "actor_id": actor.id,
         "actor": actor.name,
         "action": str(action),
@@ -177,6 +181,7 @@ def _write_pending(session: Session) -> None:
 def _pg_append(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Take the chain lock (held to the end of the transaction) and append `rows` in order,
     hashed by the server: one round trip (see _PG_APPEND)."""
+    import psycopg
     from psycopg import ClientCursor
     from psycopg.types.json import Jsonb
 
@@ -188,6 +193,12 @@ def _pg_append(conn: Connection, rows: list[dict[str, Any]]) -> None:
             values = {**row, "details": Jsonb(row["details"]), "body": body, "genesis": GENESIS}
             statements.append(cursor.mogrify(_PG_APPEND, values))
         cursor.execute("; ".join(statements))
+    except psycopg.Error as exc:
+        # As SQLAlchemy would raise it had it run the statement: OperationalError and friends,
+        # which the scheduler retries and the pool recognizes when a connection has dropped.
+        raise DBAPIError.instance(
+            _PG_APPEND, None, exc, psycopg.Error, connection_invalidated=conn.invalidated
+        ) from exc
     finally:
         cursor.close()
 

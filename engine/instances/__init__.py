@@ -1,3 +1,4 @@
+from engine.instances.live import LIVE
 from engine.instances.models import ProcessInstance
 from engine.instances.services import (
     CommandResult,
@@ -12,12 +13,19 @@ from engine.instances.services import (
     start_process,
 )
 
+
+def configure_live_workflows(max_entries: int) -> None:
+    """How many live workflows this process keeps between commands (0: none)."""
+    LIVE.configure(max_entries)
+
+
 __all__ = [
     "CommandResult",
     "InstanceView",
     "ProcessInstance",
     "actor_of",
     "complete_task",
+    "configure_live_workflows",
     "deliver_message",
     "describe_instance",
     "fire_timer",

@@ -5,8 +5,10 @@ Safe with any number of processes and threads because a live workflow is only ev
 when the instance's stored state, as read under the command's row lock, is exactly the state
 that was serialized from that very object at its last save:
 
-- an entry is added only after the transaction that saved it has committed (a rollback, or
-  a savepoint rolled back under it, leaves the stored state different, so it never matches);
+- an entry is added when the session commits (SQLAlchemy also reports the release of a
+  savepoint as a commit, so an entry can arrive before its outer transaction commits); an
+  entry whose save was rolled back, by the transaction or a savepoint, names a state that
+  was never stored, so it never matches, and the next command restores instead;
 - another process that moved the instance on has stored a different state: no match;
 - a command takes its entry out of the cache, so no two commands share one object, and a
   command that fails half-way cannot leave a changed object behind.
@@ -37,12 +39,21 @@ MAX_ENTRIES = 256
 
 class LiveWorkflows:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self.max_entries = max_entries
-        self.enabled = max_entries > 0
         self._entries: OrderedDict[int, tuple[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.configure(max_entries)
+
+    def configure(self, max_entries: int) -> None:
+        """Keep up to `max_entries` workflows; 0 turns the cache off (every command restores)."""
+        if max_entries < 0:
+            raise ValueError("max_entries must be 0 or more")
+        with self._lock:
+            self.max_entries = max_entries
+            self.enabled = max_entries > 0
+            while len(self._entries) > max_entries:
+                self._entries.popitem(last=False)
 
     def take(self, instance_id: int, state: str) -> Any | None:
         """The live workflow whose serialization is `state`, removed from the cache; None

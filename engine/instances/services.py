@@ -108,7 +108,9 @@ def _locked(
 # hash and the case. Both rows are locked, so after waiting for another worker PostgreSQL
 # re-reads their latest versions. The instance's other open tasks are read afterwards, by the
 # projection, in a statement of its own: one joined in here would come from the snapshot taken
-# before the wait and miss a task that worker created.
+# before the wait and miss a task that worker created. (The case, joined but not locked, is
+# from that snapshot too, as it was in _LOCK_INSTANCE before: fine for reading its client and
+# primary worker; the flags written by scoring could lose a concurrent change to them.)
 _TASK_AND_INSTANCE = (
     select(HumanTask, ProcessInstance, ProcessDefinition.sha256, Case)
     .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import datetime as dt
 import json
 import math
@@ -407,7 +408,12 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         external_context: Mapping[str, Any] | None = None,
     ) -> bool:
         external = external_context or {}
-        namespace = self._namespace(context, external, "script")
+        # A script works on its own copy of the task data: SpiffWorkflow shares nested lists
+        # and dicts between tasks (a child's data is a shallow copy of its parent's), so a
+        # change made in place (`plan["goals"].append(...)`) would otherwise reach other tasks'
+        # data too, and differently in a workflow kept live than in one restored from its
+        # state. What the script leaves is copied back to this task only.
+        namespace = self._namespace(copy.deepcopy(dict(context)), external, "script")
         try:
             self._run(script, "exec", namespace, "script")
         finally:
@@ -456,6 +462,7 @@ def _as_stored(value: Any) -> Any:
         return {
             (json.dumps(k) if isinstance(k, int | float) or k is None else k): _as_stored(v)
             for k, v in value.items()
+            if not _is_code_or_module(v)  # the serializer drops these too
         }
     if isinstance(value, list | tuple):
         return [_as_stored(v) for v in value]

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from engine import audit
+from tests.conftest import BACKEND
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
@@ -99,3 +101,29 @@ def test_awkward_text_hashes_the_same_in_the_database_and_in_python(committed):
             event.prev_hash, audit.services._hashed_fields(event)
         )
         assert audit.verify_chain(s).ok
+
+
+def test_a_naive_time_is_refused_before_anything_is_queued(session):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        audit.record(
+            session, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0.replace(tzinfo=None)
+        )
+
+
+def test_a_time_in_another_zone_is_stored_and_hashed_in_utc(committed):
+    from zoneinfo import ZoneInfo
+
+    local = T0.astimezone(ZoneInfo("America/New_York"))
+    with committed.begin() as s:
+        audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=local, case_id=4)
+    with committed.begin() as s:
+        [event] = audit.events_for_case(s, 4)
+        assert event.at == T0
+        assert audit.verify_chain(s).ok
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="the one-round-trip append is PostgreSQL's")
+def test_a_database_error_in_the_append_arrives_as_sqlalchemys(committed, monkeypatch):
+    monkeypatch.setattr(audit.services, "_PG_LOCK", "SELECT pg_advisory_xact_lock('not a key')")
+    with pytest.raises(DBAPIError), committed.begin() as s:
+        audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=5)

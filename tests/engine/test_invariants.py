@@ -285,3 +285,41 @@ def test_completing_two_branches_at_once_creates_each_next_task_once(committed):
         ("first_followup", "open"),
         ("second", "completed"),
     ]
+
+
+def test_two_workers_claiming_one_queued_task_exactly_one_gets_it(committed):
+    clock = FrozenClock(T0)
+    with committed.begin() as s:
+        manager = accounts.create_user(s, username="cm", display_name="cm", roles=["case_manager"])
+    workers = [_worker(committed, f"sw{i}") for i in range(2)]
+    with committed.begin() as s:  # no primary social worker: the intake waits in the queue
+        _case, started = cases.open_case(
+            s, client=client_payload(), reason="test", actor=manager, clock=clock
+        )
+        [task] = started.created_tasks
+    assert task.assignee_id is None
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(worker) -> None:
+        barrier.wait()
+        try:
+            with committed.begin() as s:
+                inbox.claim_task(s, task_id=task.id, actor=worker, clock=clock)
+            outcomes.append("won")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["already_claimed", "won"]
+    with committed.begin() as s:
+        claimed = s.scalar(
+            select(func.count()).where(audit.AuditEvent.action == "case:task:claimed")
+        )
+        holder = s.get(inbox.HumanTask, task.id).assignee_id
+    assert claimed == 1
+    assert holder in {w.id for w in workers}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from engine import accounts, cases, demo, instances
+from engine import accounts, cases, definitions, demo, instances
 from engine.clock import FrozenClock
 from engine.instances import ProcessInstance, projections
 from engine.instances.live import LIVE, LiveWorkflows
@@ -130,3 +131,51 @@ def test_the_cache_is_bounded_oldest_out():
     assert len(cache) == 2
     assert cache.take(1, "a") is None
     assert cache.take(3, "c") is not None
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["live", "restored"])
+def test_a_script_changing_shared_data_in_place_reaches_only_its_own_task(committed, opened, live):
+    """SpiffWorkflow shares nested lists between tasks' data, and shares them differently in a
+    live workflow and in one restored from its state: a script's in-place change must reach
+    neither the other branch nor, through it, the next command's data, on either path."""
+    worker, _, _, clock = opened
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "engine"
+    with committed.begin() as s:
+        [deployed] = definitions.deploy(
+            s, {"in_place_change.bpmn": (fixture / "in_place_change.bpmn").read_bytes()}, now=T0
+        )
+    with committed.begin() as s:
+        started = instances.start_process(
+            s, process_key=deployed.definition.process_key, case=None, actor=worker, clock=clock
+        )
+        tasks = {t.bpmn_id: (t.id, t.spiff_task_id) for t in started.created_tasks}
+    if not live:
+        LIVE.clear()  # the completion below runs on a workflow restored from the stored state
+    with committed.begin() as s:
+        instances.complete_task(s, task_id=tasks["a"][0], data={}, actor=worker, clock=clock)
+    with committed() as s:
+        instance = s.get(ProcessInstance, started.instance.id)
+        spec, subspecs = definitions.specs_for(instance.definition)
+        stored = runtime.loads(instance.state, spec, subspecs, instances.services.script_engine())
+    assert runtime.task_data(stored, tasks["b"][1])["d"] == {"l": []}
+
+
+def test_the_cache_can_be_turned_off(committed, opened, restores):
+    worker, _, task_id, clock = opened
+    LIVE.configure(0)
+    try:
+        _complete(committed, worker, task_id, clock)
+        assert restores == [1]
+        assert len(LIVE) == 0
+    finally:
+        LIVE.configure(256)
+
+
+def test_the_setting_reads_a_whole_number(monkeypatch):
+    from engine.settings import load_settings
+
+    monkeypatch.setenv("CAREBRIDGE_LIVE_WORKFLOWS", "0")
+    assert load_settings(secret_key="x").live_workflows == 0
+    monkeypatch.setenv("CAREBRIDGE_LIVE_WORKFLOWS", "many")
+    with pytest.raises(ValueError, match="CAREBRIDGE_LIVE_WORKFLOWS"):
+        load_settings(secret_key="x")
