@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from engine import accounts, cases, definitions, demo, instances
 from engine.clock import FrozenClock
@@ -179,3 +179,47 @@ def test_the_setting_reads_a_whole_number(monkeypatch):
     monkeypatch.setenv("CAREBRIDGE_LIVE_WORKFLOWS", "many")
     with pytest.raises(ValueError, match="CAREBRIDGE_LIVE_WORKFLOWS"):
         load_settings(secret_key="x")
+
+
+def _drive_care_pathway(committed, team: str) -> tuple[list[tuple[str, str, dict]], int]:
+    """The shipped care pathway from intake to close, one committed transaction per command
+    (bench.engine_throughput's drive). Returns every task of the stored workflow as (task,
+    state, data without the run's ids), and how many commands restored their workflow."""
+    from types import SimpleNamespace
+
+    from bench.engine_throughput import TEAM, Driver
+
+    with committed.begin() as s:
+        users = {
+            key: accounts.create_user(s, username=f"{team}-{key}", display_name=key, roles=r)
+            for key, r in TEAM.items()
+        }
+    driver = Driver(SimpleNamespace(sessions=committed), users)
+    restored_before = LIVE.misses
+    assert driver.run_instance() == 5
+    restored = LIVE.misses - restored_before
+    with committed() as s:
+        instance = s.scalars(
+            select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(1)
+        ).one()
+        spec, subspecs = definitions.specs_for(instance.definition)
+        wf = runtime.loads(instance.state, spec, subspecs, instances.services.script_engine())
+    ids = {"case_id", "client_id"}
+    tasks = [
+        (t.task_spec.name, t.state, {k: v for k, v in t.data.items() if k not in ids})
+        for t in runtime._all_tasks(wf)
+    ]
+    return tasks, restored
+
+
+def test_the_care_pathway_ends_the_same_live_and_restored(committed, restores):
+    live, restored_live = _drive_care_pathway(committed, "a")
+    LIVE.configure(0)
+    try:
+        restored, _ = _drive_care_pathway(committed, "b")
+    finally:
+        LIVE.configure(256)
+    assert restored_live == 0  # the first drive ran every command on its live workflow
+    assert len(restores) > 6  # the second restored every one (and both snapshots above)
+    assert len(live) > 20
+    assert live == restored
