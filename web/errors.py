@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -18,6 +19,10 @@ STATUS = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.INVALID: 422,
 }
+
+
+# deadlock_detected, serialization_failure, lock_not_available (SQLSTATE, PostgreSQL).
+_CONCURRENT_WRITE_STATES = {"40P01", "40001", "55P03"}
 
 
 def wants_json() -> bool:
@@ -52,6 +57,21 @@ def init_app(app: Flask) -> None:
             Conflict(
                 "Someone else changed this at the same time. Reload and try again.",
                 code="stale_instance",
+            )
+        )
+
+    @app.errorhandler(OperationalError)
+    def concurrent_write(exc: OperationalError):  # type: ignore[no-untyped-def]
+        # PostgreSQL ends one of two transactions that wait on each other's row locks (say, a
+        # person completing a task while its interrupting timer fires) or that cannot be
+        # serialized: the same "someone else got there first" as a version conflict. Nothing
+        # was written. Any other database error stays a 500.
+        if getattr(exc.orig, "sqlstate", None) not in _CONCURRENT_WRITE_STATES:
+            raise exc
+        return domain_error(
+            Conflict(
+                "Someone else changed this at the same time. Reload and try again.",
+                code="concurrent_write",
             )
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 
@@ -26,3 +27,37 @@ def test_a_page_gets_a_409_page_not_a_stack_trace(stale_app):
     response = stale_app.test_client().get("/stale-test")
     assert response.status_code == 409
     assert b"Someone else changed this" in response.data
+
+
+class _DeadlockDetected(Exception):
+    sqlstate = "40P01"
+
+
+class _DiskFull(Exception):
+    sqlstate = "53100"
+
+
+@pytest.fixture
+def racing_app(app):
+    def deadlock():
+        raise OperationalError("UPDATE human_tasks ...", {}, _DeadlockDetected("deadlock detected"))
+
+    def disk_full():
+        raise OperationalError("INSERT ...", {}, _DiskFull("could not extend file"))
+
+    app.add_url_rule("/api/v1/deadlock-test", "api_deadlock_test", deadlock)
+    app.add_url_rule("/deadlock-test", "page_deadlock_test", deadlock)
+    app.add_url_rule("/api/v1/disk-full-test", "api_disk_full_test", disk_full)
+    return app
+
+
+def test_a_deadlock_between_two_writers_is_a_409(racing_app):
+    response = racing_app.test_client().get("/api/v1/deadlock-test")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "concurrent_write"
+    assert racing_app.test_client().get("/deadlock-test").status_code == 409
+
+
+def test_other_database_errors_are_not_passed_off_as_conflicts(racing_app):
+    racing_app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert racing_app.test_client().get("/api/v1/disk-full-test").status_code == 500
