@@ -56,14 +56,23 @@ class CommandResult:
 # ---------------------------------------------------------------- load / save ------
 # Statements of the hot path are built once: building and cache-keying a select costs more
 # than running it on SQLite.
-_LOCK_INSTANCE = (
-    select(ProcessInstance, ProcessDefinition.sha256, Case)
-    .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-    .outerjoin(Case, Case.id == ProcessInstance.case_id)
-    .where(ProcessInstance.id == bindparam("id"))
-    .options(lazyload(Case.client), lazyload(Case.primary_social_worker))
-    .with_for_update(of=ProcessInstance.__table__)
-    .execution_options(populate_existing=True)
+def _with_definition_and_case(stmt: Any, *, lock: Any) -> Any:
+    """`stmt` (which selects a ProcessInstance) joined to its definition's hash and its case,
+    locking the tables in `lock`: what every command reads with the instance it works on."""
+    return (
+        stmt.join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .outerjoin(Case, Case.id == ProcessInstance.case_id)
+        .options(lazyload(Case.client), lazyload(Case.primary_social_worker))
+        .with_for_update(of=lock)
+        .execution_options(populate_existing=True)
+    )
+
+
+_LOCK_INSTANCE = _with_definition_and_case(
+    select(ProcessInstance, ProcessDefinition.sha256, Case).where(
+        ProcessInstance.id == bindparam("id")
+    ),
+    lock=ProcessInstance.__table__,
 )
 _CASE = (
     select(Case)
@@ -111,15 +120,11 @@ def _locked(
 # before the wait and miss a task that worker created. (The case, joined but not locked, is
 # from that snapshot too, as it was in _LOCK_INSTANCE before: fine for reading its client and
 # primary worker; the flags written by scoring could lose a concurrent change to them.)
-_TASK_AND_INSTANCE = (
+_TASK_AND_INSTANCE = _with_definition_and_case(
     select(HumanTask, ProcessInstance, ProcessDefinition.sha256, Case)
     .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-    .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-    .outerjoin(Case, Case.id == ProcessInstance.case_id)
-    .where(HumanTask.id == bindparam("id"))
-    .options(lazyload(Case.client), lazyload(Case.primary_social_worker))
-    .with_for_update(of=(HumanTask.__table__, ProcessInstance.__table__))
-    .execution_options(populate_existing=True)
+    .where(HumanTask.id == bindparam("id")),
+    lock=(HumanTask.__table__, ProcessInstance.__table__),
 )
 
 
