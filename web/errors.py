@@ -39,6 +39,11 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     }
 
 
+def _someone_else(code: str) -> Conflict:
+    """A concurrent writer the engine could not see got there first: 409, nothing written."""
+    return Conflict("Someone else changed this at the same time. Reload and try again.", code=code)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CareBridgeError)
     def domain_error(exc: CareBridgeError):  # type: ignore[no-untyped-def]
@@ -53,12 +58,7 @@ def init_app(app: Flask) -> None:
     def stale_write(exc: StaleDataError):  # type: ignore[no-untyped-def]
         # The engine turns the conflicts it sees into Conflict itself; this catches the one it
         # cannot see: a concurrent writer detected when the request's transaction commits.
-        return domain_error(
-            Conflict(
-                "Someone else changed this at the same time. Reload and try again.",
-                code="stale_instance",
-            )
-        )
+        return domain_error(_someone_else("stale_instance"))
 
     @app.errorhandler(OperationalError)
     def concurrent_write(exc: OperationalError):  # type: ignore[no-untyped-def]
@@ -68,12 +68,7 @@ def init_app(app: Flask) -> None:
         # was written. Any other database error stays a 500.
         if getattr(exc.orig, "sqlstate", None) not in _CONCURRENT_WRITE_STATES:
             raise exc
-        return domain_error(
-            Conflict(
-                "Someone else changed this at the same time. Reload and try again.",
-                code="concurrent_write",
-            )
-        )
+        return domain_error(_someone_else("concurrent_write"))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
