@@ -3,7 +3,7 @@
 from engine.accounts.models import ApiToken, Role, User, UserRole
 from engine.assessments.models import Assessment
 from engine.audit.models import AuditEvent
-from engine.cases.models import Case, Client
+from engine.cases.models import CareTeamMember, Case, Client
 from engine.db import Base
 from engine.definitions.models import ProcessDefinition
 from engine.inbox.models import HumanTask
@@ -16,6 +16,7 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "Base",
+    "CareTeamMember",
     "Case",
     "Client",
     "CommunityResource",

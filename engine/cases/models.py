@@ -50,3 +50,35 @@ class Case(Base):
     primary_social_worker: Mapped[User | None] = relationship(
         foreign_keys=[primary_social_worker_id], lazy="joined"
     )
+
+
+# A user's role on one case (not their account role): who the client's team is.
+CARE_TEAM_ROLES = (
+    "primary_social_worker",
+    "attending_physician",
+    "nurse",
+    "case_manager",
+    "other",
+)
+
+
+class CareTeamMember(Base):
+    """One member of a case's care team: a user of CareBridge, or an external person (name,
+    organisation, phone) such as a community physician. Membership is ended, never deleted,
+    so "who was on the team when" stays answerable for the audit."""
+
+    __tablename__ = "care_team_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    case_role: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str | None] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="raise")
