@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import cases, instruments, pages_view, tasks_view
+from engine import cases, instruments, pages_view, screenings, tasks_view
 from engine.audit import AuditTag
 from engine.errors import CareBridgeError, Conflict, Invalid
 from web import deps, formrender
@@ -214,6 +214,8 @@ def case(case_id: int) -> str:
         titles=titles,
         do_not_contact=overview.client.do_not_contact
         or bool((overview.case.flags or {}).get("do_not_contact")),
+        can_screen=g.user.has_role(*screenings.SCREENING_ROLES),
+        screen_instruments=instruments.list_instruments(),
     )
 
 
