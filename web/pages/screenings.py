@@ -83,7 +83,8 @@ def screen_submit(case_id: int, key: str) -> Any:
             result = screen.result
     except Invalid as exc:
         # Item errors name the item (q3); on this page the field is <instrument>.q3.
-        details = [{**d, "field": f"{key}.{d['field']}"} for d in exc.details]
+        items = exc.details if isinstance(exc.details, list) else []
+        details = [{**d, "field": f"{key}.{d.get('field')}"} for d in items]
         errors = formrender.errors_by_field(details, parsed.errors)
         return _page(case_id, key, values, errors or {"(form)": exc.public_message}, 422)
     deps.committed()
