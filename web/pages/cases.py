@@ -164,6 +164,10 @@ def _describe(item: pages_view.TimelineItem, names: dict[int, str]) -> str:
         parts.append("to " + names.get(d["assignee_id"], f"user {d['assignee_id']}"))
     if d.get("instrument"):
         parts.append(_instrument_title(str(d["instrument"])))
+    if d.get("band"):
+        parts.append(str(d["band"]).replace("_", " "))
+    if d.get("risk_level"):
+        parts.append(f"{d['risk_level']} risk")
     if d.get("flags"):
         parts.append(", ".join(str(f).replace("_", " ") for f in d["flags"]))
     if d.get("message"):

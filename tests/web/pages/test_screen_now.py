@@ -61,3 +61,13 @@ def test_a_missing_answer_is_shown_and_nothing_is_stored(
     assert response.status_code == 422
     assert "an answer is required" in response.get_data(as_text=True)
     assert assessments_for_case(session, case_id) == []
+
+
+def test_the_screen_result_shows_on_the_case_timeline(worker, as_user, open_case) -> None:
+    case_id, _ = open_case(worker)
+    client = as_user(worker)
+    data = {"cssrs.q1": "true", "cssrs.q2": "false", "cssrs.q6": "false"}
+    assert client.post(f"/cases/{case_id}/screen/cssrs", data=data).status_code == 302
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Screening recorded" in html
+    assert "(C-SSRS) Screener · low risk" in html  # the timeline entry, not the badge
