@@ -111,7 +111,7 @@ DEMO_CLIENTS = (
                 ),
             ),
         ),
-        frozenset({"crisis_response", "safety_precautions"}),
+        frozenset({"crisis_response", "safety_precautions", "physician_review"}),
     ),
     DemoClient(
         "Aisha",

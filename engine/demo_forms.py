@@ -140,6 +140,7 @@ LOW_RISK = {
     "rescreen_at_next_contact": True,
 }
 SAFETY_ESCALATION = {"action": "attended", "client_safe": True}
+PHYSICIAN_REVIEW = {"evaluation": "seen_by_physician", "precautions_continue": True}
 
 
 def followup(decision: str = "close") -> dict[str, Any]:
@@ -167,6 +168,7 @@ STEP_DATA: dict[str, Callable[[], dict[str, Any]]] = {
     "care_plan": care_plan,
     "send_referral": lambda: dict(REFERRAL),
     "crisis_response": lambda: dict(CRISIS),
+    "physician_review": lambda: dict(PHYSICIAN_REVIEW),
     "crisis_safety_plan": lambda: dict(SAFETY_PLAN),
     "safety_plan": lambda: dict(SAFETY_PLAN),
     "moderate_safety_plan": lambda: dict(SAFETY_PLAN),

@@ -55,8 +55,10 @@ def by_id(tasks):
 def test_high_risk_assessment_creates_stat_crisis_tasks_in_the_same_command(drive, on_call):
     case = drive.open_case()
     created = by_id(assess(drive, case, cssrs=demo.CSSRS_HIGH).created_tasks)
-    assert set(created) == {"crisis_response", "safety_precautions"}
+    assert set(created) == {"crisis_response", "safety_precautions", "physician_review"}
     response, precautions = created["crisis_response"], created["safety_precautions"]
+    review = created["physician_review"]
+    assert (review.role, review.priority) == ("physician", "stat")
     assert (response.role, response.priority, response.assignee_id) == (
         "social_worker",
         "stat",
@@ -174,7 +176,11 @@ def test_cssrs_screen_result_routes_the_case(drive, on_call):
     result = drive.complete(
         case, "cssrs_screen", {"setting": "bedside", "cssrs": demo.CSSRS_HIGH}, on_call
     )
-    assert {t.bpmn_id for t in result.created_tasks} == {"crisis_response", "safety_precautions"}
+    assert {t.bpmn_id for t in result.created_tasks} == {
+        "crisis_response",
+        "safety_precautions",
+        "physician_review",
+    }
     instruments = [a.instrument for a in assessments_for_case(drive.session, case.id)]
     assert instruments == ["phq9", "cssrs"]
 
@@ -182,7 +188,7 @@ def test_cssrs_screen_result_routes_the_case(drive, on_call):
 @pytest.mark.parametrize(
     ("answers", "expected"),
     [
-        (demo.CSSRS_HIGH, {"crisis_response", "safety_precautions"}),
+        (demo.CSSRS_HIGH, {"crisis_response", "safety_precautions", "physician_review"}),
         (CSSRS_MODERATE, {"bh_consult", "moderate_safety_plan", "shift_review"}),
         (CSSRS_DECLINED, {"bh_consult", "moderate_safety_plan", "shift_review"}),
         (CSSRS_LOW, {"low_risk_followup"}),

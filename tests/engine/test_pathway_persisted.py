@@ -56,7 +56,7 @@ def test_high_risk_screen_opens_crisis_tasks_at_stat_priority(drive):
     drive.complete(case, "intake")
     drive.complete(case, "assessment", demo.assessment(cssrs=demo.CSSRS_HIGH))
     tasks = drive.open_tasks(case)
-    assert set(tasks) == {"crisis_response", "safety_precautions"}
+    assert set(tasks) == {"crisis_response", "safety_precautions", "physician_review"}
     assert tasks["crisis_response"].priority == "stat"
     assert tasks["crisis_response"].due_at == drive.clock.now() + timedelta(minutes=15)
     assert tasks["safety_precautions"].role == "nurse"

@@ -101,6 +101,14 @@ EXPECTED = {
     "crisis_response": Expected(
         "SocialWorker", "crisis", "stat", "crisis_intervention", "PT15M", assign_to="on_call"
     ),
+    "physician_review": Expected(
+        "Physician",
+        "physician_review",
+        "stat",
+        "physician_crisis_review",
+        "PT15M",
+        assign_to="on_call",
+    ),
     "response_escalation": Expected(
         "Supervisor",
         "response_escalation_review",
@@ -144,6 +152,7 @@ TASKS_OF = {
         "low_safety_plan",
     },
     "crisis_intervention": {
+        "physician_review",
         "crisis_response",
         "response_escalation",
         "crisis_safety_plan",
@@ -151,7 +160,7 @@ TASKS_OF = {
         "precautions_escalation",
     },
 }
-CRISIS_TASKS = {"crisis_response", "safety_precautions"}
+CRISIS_TASKS = {"crisis_response", "safety_precautions", "physician_review"}
 MODERATE_TASKS = {"bh_consult", "moderate_safety_plan", "shift_review"}
 
 # Form data a social worker could really submit; each validates against its schema.
@@ -632,6 +641,7 @@ def test_crisis_opens_the_on_call_response_and_precautions_at_stat(specs: tuple[
     assert seen == {
         ("crisis_response", "SocialWorker", "stat"),
         ("safety_precautions", "Nurse", "stat"),
+        ("physician_review", "Physician", "stat"),
     }
     props = ready["crisis_response"].task_spec.extensions["properties"]
     assert (props["dueIn"], props["assignTo"]) == ("PT15M", "on_call")
@@ -642,6 +652,7 @@ def finish_crisis(run: Pathway, order: tuple[str, ...]) -> None:
         "crisis_response": CRISIS,
         "crisis_safety_plan": SAFETY_PLAN,
         "safety_precautions": SAFETY,
+        "physician_review": {"evaluation": "seen_by_physician", "precautions_continue": True},
     }
     for bpmn_id in order:
         assert "care_plan" not in run.ready_ids()
@@ -651,8 +662,8 @@ def finish_crisis(run: Pathway, order: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(
     "order",
     [
-        ("crisis_response", "crisis_safety_plan", "safety_precautions"),
-        ("safety_precautions", "crisis_response", "crisis_safety_plan"),
+        ("crisis_response", "crisis_safety_plan", "safety_precautions", "physician_review"),
+        ("physician_review", "safety_precautions", "crisis_response", "crisis_safety_plan"),
     ],
 )
 def test_care_planning_waits_for_the_safety_plan_and_precautions(
@@ -665,10 +676,12 @@ def test_care_planning_waits_for_the_safety_plan_and_precautions(
 
 def test_crisis_notes_stay_in_the_crisis_process(specs: tuple[Any, Any]) -> None:
     run = at_crisis(specs)
-    finish_crisis(run, ("crisis_response", "crisis_safety_plan", "safety_precautions"))
+    finish_crisis(
+        run, ("crisis_response", "crisis_safety_plan", "safety_precautions", "physician_review")
+    )
     data = run.ready()["care_plan"].data
     assert data["routing"]["route"] == "crisis"
-    assert {"crisis", "safety", "safety_plan"} & set(data) == set()
+    assert {"crisis", "safety", "safety_plan", "physician_review"} & set(data) == set()
 
 
 def test_crisis_instructions_show_the_risk_level_and_988(specs: tuple[Any, Any]) -> None:

@@ -196,7 +196,7 @@ def complete_cssrs(run: Run, answers: dict[str, Any]) -> None:
 def test_high_cssrs_after_item9_starts_crisis_intervention() -> None:
     run = respond(screen(phq9=phq9(1)))
     complete_cssrs(run, CSSRS_HIGH)
-    assert run.ready_ids() == {"crisis_response", "safety_precautions"}
+    assert run.ready_ids() == {"crisis_response", "safety_precautions", "physician_review"}
     text = run.instructions("crisis_response")
     assert "**high**" in text
     assert "PHQ-9 item 9" in text
@@ -220,31 +220,43 @@ def test_cssrs_result_after_item9_routes_by_its_risk(answers: dict, expected: se
 
 def test_high_risk_goes_straight_to_crisis_with_no_escalation_timers() -> None:
     run = respond(screen(cssrs=CSSRS_HIGH))
-    assert run.ready_ids() == {"crisis_response", "safety_precautions"}
+    assert run.ready_ids() == {"crisis_response", "safety_precautions", "physician_review"}
     assert run.timers() == {}  # the engine's alarm ladder escalates stat tasks, not the diagram
     ready = run.ready()
     assert ready["crisis_response"].task_spec.lane == "SocialWorker"
     assert ready["safety_precautions"].task_spec.lane == "Nurse"
-    assert props(run, "crisis_response")["priority"] == "stat"
-    assert props(run, "safety_precautions")["priority"] == "stat"
+    assert ready["physician_review"].task_spec.lane == "Physician"
+    for bpmn_id in ready:
+        assert props(run, bpmn_id)["priority"] == "stat"
 
 
 def test_crisis_tasks_show_the_actual_risk_and_answers() -> None:
     run = respond(screen(cssrs=CSSRS_RECENT_ATTEMPT))
-    for bpmn_id in ("crisis_response", "safety_precautions"):
+    for bpmn_id in ("crisis_response", "safety_precautions", "physician_review"):
         text = run.instructions(bpmn_id)
         assert "**high**" in text
         assert "C-SSRS 6 (past 3 months)" in text
         assert "988" in text
 
 
-def test_crisis_ends_after_response_safety_plan_and_precautions() -> None:
+PHYSICIAN_REVIEW = {"evaluation": "bh_consult_requested", "precautions_continue": True}
+
+
+def test_crisis_ends_after_response_safety_plan_precautions_and_physician_review() -> None:
     run = respond(screen(cssrs=CSSRS_HIGH))
     run.complete("crisis_response", CRISIS)
-    assert run.ready_ids() == {"crisis_safety_plan", "safety_precautions"}
+    assert run.ready_ids() == {"crisis_safety_plan", "safety_precautions", "physician_review"}
     run.complete("crisis_safety_plan", SAFETY_PLAN)
     run.complete("safety_precautions", SAFETY)
+    assert run.ready_ids() == {"physician_review"}
+    run.complete("physician_review", PHYSICIAN_REVIEW)
     assert run.wf.is_completed()
+
+
+def test_stopping_precautions_needs_the_physicians_reason() -> None:
+    data = {**PHYSICIAN_REVIEW, "precautions_continue": False}
+    errors = form_errors("physician_crisis_review.schema.json", data)
+    assert any("'precautions_reason'" in e for e in errors), errors
 
 
 @pytest.mark.parametrize(
@@ -266,7 +278,12 @@ def test_an_unsafe_crisis_response_raises_a_stat_supervisor_escalation(unsafe: d
         },
     )
     ready = run.ready()
-    assert set(ready) == {"response_escalation", "crisis_safety_plan", "safety_precautions"}
+    assert set(ready) == {
+        "response_escalation",
+        "crisis_safety_plan",
+        "safety_precautions",
+        "physician_review",
+    }
     assert ready["response_escalation"].task_spec.lane == "Supervisor"
     assert props(run, "response_escalation")["priority"] == "stat"
 
@@ -296,7 +313,7 @@ def test_a_safe_crisis_raises_no_escalation() -> None:
     run = respond(screen(cssrs=CSSRS_HIGH))
     run.complete("crisis_response", CRISIS)
     run.complete("safety_precautions", SAFETY)
-    assert run.ready_ids() == {"crisis_safety_plan"}
+    assert run.ready_ids() == {"crisis_safety_plan", "physician_review"}
 
 
 def test_the_escalation_keeps_the_crisis_open_until_answered() -> None:
@@ -307,6 +324,7 @@ def test_the_escalation_keeps_the_crisis_open_until_answered() -> None:
     )
     run.complete("crisis_safety_plan", SAFETY_PLAN)
     run.complete("safety_precautions", SAFETY)
+    run.complete("physician_review", PHYSICIAN_REVIEW)
     assert run.ready_ids() == {"response_escalation"}
     run.complete("response_escalation", ESCALATION)
     assert run.wf.is_completed()

@@ -45,9 +45,10 @@ def test_high_cssrs_screen_starts_crisis_tasks(api):
     case = api.open_case()
     body = screen(api, case["id"], "cssrs", CSSRS_HIGH, who="sw").get_json()
     assert body["assessment"]["risk_level"] == "high"
-    assert {t["bpmn_id"] for t in body["created_tasks"]} == {
-        "crisis_response",
-        "safety_precautions",
+    assert {(t["bpmn_id"], t["role"]) for t in body["created_tasks"]} == {
+        ("crisis_response", "social_worker"),
+        ("safety_precautions", "nurse"),
+        ("physician_review", "physician"),
     }
     assert {t["priority"] for t in body["created_tasks"]} == {"stat"}
 
