@@ -258,3 +258,36 @@ def test_screen_now_by_an_administrator_is_forbidden(drive):
     case = drive.open_case()
     with pytest.raises(Forbidden):
         screen_now(drive, case, "phq9", PHQ9_ITEM9, actor=AdminFactory())
+
+
+def close_through_the_pathway(drive, case) -> None:
+    from engine import timers
+
+    for step in ("intake", "assessment", "care_plan"):
+        drive.complete(case, step)
+    drive.clock.advance(days=30)
+    for timer_id in timers.claim_due_timers(drive.session, owner="t", now=drive.clock.now()):
+        timers.fire(drive.session, timer_id=timer_id, clock=drive.clock)
+    drive.complete(case, "followup_review", demo.followup("close"))
+    drive.complete(case, "close_case")
+
+
+def test_the_pathway_ending_closes_the_case(drive, session):
+    case = drive.open_case()
+    close_through_the_pathway(drive, case)
+    row = session.get(Case, case.id)
+    assert (row.status, row.closed_at) == ("closed", drive.clock.now())
+
+
+def test_screen_now_after_the_pathway_closed_the_case_is_a_conflict(drive):
+    case = drive.open_case()
+    close_through_the_pathway(drive, case)
+    with pytest.raises(Conflict):
+        screen_now(drive, case, "phq9", PHQ9_ITEM9)
+
+
+def test_a_finished_screening_response_does_not_close_the_case(drive, session):
+    case = drive.open_case()
+    screen_now(drive, case, "cssrs", CSSRS_LOW)
+    drive.complete(case, "low_risk_followup")
+    assert session.get(Case, case.id).status == "open"
