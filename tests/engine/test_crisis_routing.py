@@ -291,3 +291,10 @@ def test_a_finished_screening_response_does_not_close_the_case(drive, session):
     screen_now(drive, case, "cssrs", CSSRS_LOW)
     drive.complete(case, "low_risk_followup")
     assert session.get(Case, case.id).status == "open"
+
+
+def test_the_cssrs_screen_needs_only_the_cssrs_answers(drive, on_call):
+    case = drive.open_case()
+    screen_now(drive, case, "phq9", PHQ9_ITEM9)
+    result = drive.complete(case, "cssrs_screen", {"cssrs": CSSRS_LOW}, on_call)
+    assert [t.bpmn_id for t in result.created_tasks] == ["low_risk_followup"]
