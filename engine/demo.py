@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import accounts, cases, inbox, instances, timers
+from engine import accounts, cases, inbox, instances, screenings, timers
 from engine.accounts.models import User
 from engine.calendar import DEFAULT_SITE, Site, add_business_days, is_business_day
 from engine.cases.models import Client
@@ -27,7 +27,9 @@ from engine.demo_forms import (
     AHC_FOOD_HOUSING,
     AHC_UNSAFE,
     CSSRS_HIGH,
+    CSSRS_MODERATE,
     HOUSING_REFERRAL,
+    PHQ9_ITEM9,
     SAFETY_REFERRAL,
     STEP_DATA,
     TCM_UNREACHABLE,
@@ -109,7 +111,7 @@ DEMO_CLIENTS = (
                 ),
             ),
         ),
-        frozenset({"acknowledge_crisis", "safety_precautions"}),
+        frozenset({"crisis_response", "safety_precautions", "physician_review"}),
     ),
     DemoClient(
         "Aisha",
@@ -158,6 +160,25 @@ DEMO_CLIENTS = (
             ("send_referral", SAFETY_REFERRAL),
         ),
         frozenset({"timer:followup_wait", "timer:answer_overdue"}),
+    ),
+    DemoClient(
+        "Lena",
+        "Novak",
+        "1998-05-14",
+        "DEMO-0007",
+        "Admitted after a fall; tearful on the ward.",
+        (("intake", None), ("screen:phq9", PHQ9_ITEM9)),
+        # Item 9 alone: a stat C-SSRS for the on-call worker, no crisis precautions yet.
+        frozenset({"cssrs_screen", "assessment"}),
+    ),
+    DemoClient(
+        "Tomas",
+        "Reyes",
+        "1971-09-02",
+        "DEMO-0008",
+        "Chronic pain; recent job loss.",
+        (("intake", None), ("assessment", assessment(cssrs=CSSRS_MODERATE))),
+        frozenset({"bh_consult", "moderate_safety_plan", "shift_review"}),
     ),
 )
 
@@ -281,7 +302,22 @@ def _run_step(
     echo: Callable[[str], None],
 ) -> None:
     """One scripted step: `message:<name>` delivers a message (e.g. a discharge from the
-    hospital's ADT feed); any other step completes the oldest open task with that id."""
+    hospital's ADT feed); `screen:<instrument>` screens the client now (a ward nurse, say);
+    any other step completes the oldest open task with that id."""
+    if step.startswith("screen:"):
+        nurse = _member(users, "nurse")
+        screen = screenings.screen_now(
+            session,
+            case_id=case.id,
+            instrument=step.split(":", 1)[1],
+            answers=data or {},
+            actor=nurse,
+            clock=clock,
+            site=site,
+        )
+        nxt = ", ".join(f"{t.name} ({_holder(session, t)})" for t in screen.created_tasks)
+        echo(f"  {step} by {nurse.username} -> next: {nxt or 'nothing'}")
+        return
     if step.startswith("message:"):
         name = step.split(":", 1)[1]
         results = instances.deliver_message(

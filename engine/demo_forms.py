@@ -41,6 +41,8 @@ AHC_FOOD_HOUSING = {**AHC_NO_NEEDS, "q1": "worried", "q3": "often", "q4": "somet
 AHC_UNSAFE = {**AHC_NO_NEEDS, "q7": 3, "q8": 3, "q9": 3, "q10": 3}
 CSSRS_NONE = {"q1": False, "q2": False, "q6": False}
 CSSRS_HIGH = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": False}
+CSSRS_MODERATE = {"q1": True, "q2": True, "q3": True, "q4": False, "q5": False, "q6": False}
+PHQ9_ITEM9 = {f"q{i}": 0 for i in range(1, 9)} | {"q9": 1}  # total 1 ("minimal"), item 9 positive
 
 
 def assessment(
@@ -98,9 +100,9 @@ TCM_UNREACHABLE = {
     "outcome": "unreachable",
     "unreachable_reason": "no_answer",
 }
-ACKNOWLEDGE = {"response": "at_bedside"}
 CRISIS = {
     "risk_summary": "Screen positive for active ideation with intent.",
+    "client_safe": True,
     "actions_taken": ["stayed_with_client"],
     "lifeline_988_given": True,
     "safety_plan_started": True,
@@ -123,8 +125,22 @@ SAFETY_PLAN = {
     "professionals_and_agencies": "Outpatient clinic; 988 Suicide & Crisis Lifeline.",
     "lifeline_988_listed": True,
     "making_environment_safe": "Mike holds the medication; no firearms at home.",
+    "reasons_for_living": "My daughter's wedding in June; the dog.",
     "copy_given": True,
 }
+CSSRS_SCREEN = {
+    "setting": "bedside",
+    "cssrs": {"q1": True, "q2": False, "q6": False},  # low: a wish to be dead only
+}
+BH_CONSULT = {"outcome": "seen_by_physician", "observation_ordered": False}
+RISK_REVIEW = {"decision": "plan_agreed"}
+LOW_RISK = {
+    "lifeline_988_given": True,
+    "safety_plan_offer": "declined",
+    "rescreen_at_next_contact": True,
+}
+SAFETY_ESCALATION = {"action": "attended", "client_safe": True}
+PHYSICIAN_REVIEW = {"evaluation": "seen_by_physician", "precautions_continue": True}
 
 
 def followup(decision: str = "close") -> dict[str, Any]:
@@ -151,11 +167,21 @@ STEP_DATA: dict[str, Callable[[], dict[str, Any]]] = {
     "assessment": assessment,
     "care_plan": care_plan,
     "send_referral": lambda: dict(REFERRAL),
-    "acknowledge_crisis": lambda: dict(ACKNOWLEDGE),
     "crisis_response": lambda: dict(CRISIS),
+    "physician_review": lambda: dict(PHYSICIAN_REVIEW),
     "crisis_safety_plan": lambda: dict(SAFETY_PLAN),
     "safety_plan": lambda: dict(SAFETY_PLAN),
+    "moderate_safety_plan": lambda: dict(SAFETY_PLAN),
+    "low_safety_plan": lambda: dict(SAFETY_PLAN),
     "safety_precautions": lambda: dict(SAFETY),
+    "ordered_precautions": lambda: dict(SAFETY),
+    "cssrs_screen": lambda: dict(CSSRS_SCREEN),
+    "bh_consult": lambda: dict(BH_CONSULT),
+    "shift_review": lambda: dict(RISK_REVIEW),
+    "low_risk_followup": lambda: dict(LOW_RISK),
+    "response_escalation": lambda: dict(SAFETY_ESCALATION),
+    "precautions_escalation": lambda: dict(SAFETY_ESCALATION),
+    "ordered_precautions_escalation": lambda: dict(SAFETY_ESCALATION),
     "followup_review": followup,
     "close_case": lambda: dict(CLOSING),
 }

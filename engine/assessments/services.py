@@ -32,8 +32,13 @@ NEED_OF_FLAG = {
 RISK_ORDER = ("none", "low", "moderate", "high")
 
 
-def summarize(results: Mapping[str, instruments.ScoreResult]) -> dict[str, Any]:
-    """The small outcome that enters task data; never the answers."""
+def summarize(
+    results: Mapping[str, instruments.ScoreResult],
+    answers: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The small outcome that enters task data; never the full answers. `answers` (by
+    instrument key) lets `reasons` name the suicide-risk answers that raised a flag, so a
+    crisis task can show them."""
     cssrs = results.get("cssrs")
     phq9 = results.get("phq9")
     phq2 = results.get("phq2")
@@ -44,18 +49,63 @@ def summarize(results: Mapping[str, instruments.ScoreResult]) -> dict[str, Any]:
         if need and need not in needs:
             needs.append(need)
     suicide_ideation = bool(phq9 and "suicide_ideation" in phq9.flags)
+    item9_declined = bool(phq9 and SUICIDE_ITEM in phq9.declined)
     risk = cssrs.risk_level if cssrs and cssrs.risk_level else "none"
     return {
         "risk_level": risk,
         "suicide_ideation": suicide_ideation,
-        "crisis": risk == "high" or suicide_ideation,
+        # A refused item 9 is unknown suicide risk, not "no": it asks for a C-SSRS too.
+        "suicide_item_declined": item9_declined,
+        "cssrs_done": cssrs is not None,
+        "cssrs_incomplete": bool(cssrs and instruments.INCOMPLETE_FLAG in cssrs.flags),
+        "incomplete": sorted(k for k, r in results.items() if r.declined),
+        "crisis": risk == "high",
         "safety_plan_needed": risk in ("moderate", "high"),
         "phq2_positive": bool(phq2 and "positive" in phq2.flags),
         "do_not_contact": bool(ahc and "interpersonal_safety" in ahc.flags),
         "needs": needs,
         "bands": {k: r.band for k, r in results.items() if r.band},
         "scores": {k: r.score for k, r in results.items() if r.score is not None},
+        "reasons": risk_reasons(results, answers or {}),
     }
+
+
+SUICIDE_ITEM = "q9"  # PHQ-9 item 9
+# C-SSRS answers that raise risk when "yes", in the screener's order.
+CSSRS_RISK_ITEMS = ("q1", "q2", "q3", "q4", "q5", "q6", "q6_recent")
+
+
+def risk_reasons(
+    results: Mapping[str, instruments.ScoreResult], answers: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """Short lines such as "PHQ-9 item 9 (…): Several days" for the answers that raised
+    suicide risk or left it unknown; the wording is the instrument's own item text."""
+    lines: list[str] = []
+    phq9 = results.get("phq9")
+    given = answers.get("phq9") or {}
+    if phq9 is not None and SUICIDE_ITEM in given:
+        value = given[SUICIDE_ITEM]
+        if value == instruments.DECLINED or (isinstance(value, int) and value >= 1):
+            lines.append(_reason("phq9", SUICIDE_ITEM, value, "PHQ-9 item 9"))
+    cssrs = results.get("cssrs")
+    given = answers.get("cssrs") or {}
+    if cssrs is not None:
+        for item_id in CSSRS_RISK_ITEMS:
+            value = given.get(item_id)
+            if value is True or value == instruments.DECLINED:
+                label = f"C-SSRS {item_id[1:].replace('_recent', ' (past 3 months)')}"
+                lines.append(_reason("cssrs", item_id, value, label))
+    return lines
+
+
+def _reason(key: str, item_id: str, value: Any, label: str) -> str:
+    item = instruments.get_instrument(key).item(item_id)
+    if value == instruments.DECLINED:
+        shown = instruments.DECLINED_LABEL.lower()
+    else:
+        option = item.option(value)
+        shown = option.label if option is not None else str(value)
+    return f"{label} ({item.text}): {shown}"
 
 
 def score_form(
@@ -116,22 +166,73 @@ def score_form(
             audit.AuditTag.ASSESSMENT_RECORDED,
             actor=audit.Actor(actor.id, actor.username),
             at=now,
-            category="behavioral_health"
-            if key in ("phq2", "phq9", "gad7", "cssrs")
-            else "social_needs",
+            category=_category(key),
             case_id=task.case_id,
             client_id=task.client_id,
             task_id=task.id,
             details={"assessment_id": row.id, "instrument": key, "version": row.version},
         )
-    summary = summarize(results)
+    summary = summarize(results, {key: data[field] for field, key in present.items()})
     if case is not None:
-        _flag_case(session, case, summary, actor, now)
+        flag_case(session, case, summary, actor, now)
     clean = {k: v for k, v in data.items() if k not in present}
     return clean, {"screening": summary}
 
 
-def _flag_case(
+def _category(key: str) -> str:
+    return "behavioral_health" if key in ("phq2", "phq9", "gad7", "cssrs") else "social_needs"
+
+
+def record_assessment(
+    session: Session,
+    *,
+    case: Case,
+    result: instruments.ScoreResult,
+    answers: Mapping[str, Any],
+    actor: User,
+    now: datetime,
+) -> Assessment:
+    """Store a screen given outside a task form (screen now) and put its result on the case
+    timeline. The audit row names the result (band, risk level, flags), never the answers."""
+    row = Assessment(
+        client_id=case.client_id,
+        case_id=case.id,
+        task_id=None,
+        instrument=result.instrument,
+        version=result.version,
+        answers=dict(answers),
+        score=result.score,
+        band=result.band,
+        flags=list(result.flags),
+        risk_level=result.risk_level,
+        administered_by_id=actor.id,
+        administered_at=now,
+    )
+    session.add(row)
+    session.flush()  # the audit row needs its id
+    audit.record(
+        session,
+        audit.AuditTag.ASSESSMENT_RECORDED,
+        actor=audit.Actor(actor.id, actor.username),
+        at=now,
+        category=_category(result.instrument),
+        case_id=case.id,
+        client_id=case.client_id,
+        details={
+            "assessment_id": row.id,
+            "instrument": result.instrument,
+            "version": result.version,
+            "source": "screen_now",
+            "score": result.score,
+            "band": result.band,
+            "risk_level": result.risk_level,
+            "flags": list(result.flags),
+        },
+    )
+    return row
+
+
+def flag_case(
     session: Session, case: Case, summary: dict[str, Any], actor: User, now: datetime
 ) -> None:
     flags = dict(case.flags or {})
@@ -143,6 +244,7 @@ def _flag_case(
     behavioural = (
         summary["risk_level"] != "none"
         or summary["suicide_ideation"]
+        or summary.get("suicide_item_declined", False)
         or summary["bands"].get("phq9") in ("moderate", "moderately_severe", "severe")
     )
     if behavioural and not flags.get("behavioral_health"):

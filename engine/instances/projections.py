@@ -3,7 +3,7 @@ as the state save, so the inbox and the scheduler never read a workflow to know 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,25 @@ class SyncResult:
     cancelled: list[HumanTask]
 
 
+def _from_data(task: runtime.ReadyTask, prop: str) -> Any:
+    """The task-data value a `…Variable` property names by dotted path (`routing.priority`),
+    or None. Lets a decision table set a task's priority, due time and lane at run time while
+    the literal property stays the diagram's fallback."""
+    path = task.properties.get(prop)
+    if not isinstance(path, str) or not path.strip():
+        return None
+    value: Any = task.data
+    for part in path.strip().split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def _priority(task: runtime.ReadyTask) -> str:
+    decided = _from_data(task, "priorityVariable")
+    if isinstance(decided, str) and decided in PRIORITY_RANK:
+        return decided
     prop = task.properties.get("priority")
     if prop in PRIORITY_RANK:
         return prop
@@ -40,6 +58,12 @@ DEFAULT_DUE = "P7D"
 
 
 def _due_at(task: runtime.ReadyTask, now: datetime, site: Site) -> datetime:
+    decided = _from_data(task, "dueInVariable")
+    if isinstance(decided, str) and decided.strip():
+        try:
+            return now + runtime.iso_duration(decided.strip(), now)
+        except Exception:  # noqa: BLE001, S110 - SpiffWorkflow raises a bare Exception; use dueIn
+            pass
     due_in = task.properties.get("dueIn")
     if due_in:
         return now + runtime.iso_duration(due_in, now)
@@ -84,7 +108,9 @@ def _new_task(
     now: datetime,
     site: Site,
 ) -> HumanTask:
-    role = role_for_lane(t.lane)
+    decided_lane = _from_data(t, "laneVariable")
+    lane = decided_lane if isinstance(decided_lane, str) and decided_lane.strip() else t.lane
+    role = role_for_lane(lane)
     assignee_id = _assignee(session, case, t, role)
     priority = _priority(t)
     return HumanTask(
@@ -93,7 +119,7 @@ def _new_task(
         bpmn_id=t.bpmn_id,
         name=t.name,
         process_key=t.process_id,
-        lane=t.lane,
+        lane=lane,
         role=role,
         case_id=instance.case_id,
         client_id=case.client_id if case is not None else None,

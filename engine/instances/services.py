@@ -358,7 +358,40 @@ def complete_task(
         session, step, instance=instance, actor=actor, clock=clock, site=site
     ):
         created += started.created_tasks
+    if instance.status == "completed":
+        _close_case_when_its_pathway_ends(session, instance, actor=who, now=now)
     return CommandResult(instance, created)
+
+
+def _close_case_when_its_pathway_ends(
+    session: Session, instance: ProcessInstance, *, actor: audit.Actor, now: datetime
+) -> None:
+    """The pathway a case was opened with (its first instance) ending closes the case, so no
+    new work starts on it (a screen-now is refused). Follow-ups started later by messages or
+    screens do not close it."""
+    if instance.case_id is None or instance.parent_instance_id is not None:
+        return
+    first = session.scalar(
+        select(ProcessInstance.id)
+        .where(ProcessInstance.case_id == instance.case_id)
+        .order_by(ProcessInstance.id)
+        .limit(1)
+    )
+    case = session.get(Case, instance.case_id)
+    if first != instance.id or case is None or case.status != "open":
+        return
+    case.status = "closed"
+    case.closed_at = now
+    audit.record(
+        session,
+        audit.AuditTag.CASE_CLOSED,
+        actor=actor,
+        at=now,
+        category="case_record",
+        case_id=case.id,
+        client_id=case.client_id,
+        details={"instance_id": instance.id},
+    )
 
 
 def deliver_message(

@@ -14,9 +14,20 @@ from engine.instruments.definitions import (
     list_instruments,
     validate_definition,
 )
-from engine.instruments.scoring import ScoreResult, answers_schema, score, score_answers
+from engine.instruments.scoring import (
+    DECLINED,
+    DECLINED_LABEL,
+    INCOMPLETE_FLAG,
+    ScoreResult,
+    answers_schema,
+    score,
+    score_answers,
+)
 
 __all__ = [
+    "DECLINED",
+    "DECLINED_LABEL",
+    "INCOMPLETE_FLAG",
     "Band",
     "Condition",
     "Flag",

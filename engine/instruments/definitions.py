@@ -189,6 +189,8 @@ class Instrument:
     bands: tuple[Band, ...]
     flags: tuple[Flag, ...]
     risk_rules: tuple[RiskRule, ...]
+    # With a declined answer, the risk level is at least this one (None: no floor).
+    incomplete_risk_level: str | None = None
     definition_json: str = field(default="{}", repr=False, compare=False)
 
     @property
@@ -415,6 +417,7 @@ def _build(data: Mapping[str, Any]) -> Instrument:
         risk_rules=tuple(
             RiskRule(r["level"], _freeze(r["rule"])) for r in data.get("risk_rules", [])
         ),
+        incomplete_risk_level=data.get("incomplete_risk_level"),
         definition_json=json.dumps(data, ensure_ascii=False),
     )
 
@@ -471,6 +474,15 @@ def _cross_check(instrument: Instrument, data: Mapping[str, Any]) -> list[Detail
         _check_rule(flag.rule, f"$.flags[{index}].rule", instrument, known, problems)
     for index, risk in enumerate(instrument.risk_rules):
         _check_rule(risk.rule, f"$.risk_rules[{index}].rule", instrument, known, problems)
+    levels = [r.level for r in instrument.risk_rules]
+    if (
+        instrument.incomplete_risk_level is not None
+        and instrument.incomplete_risk_level not in levels
+    ):
+        problems.add(
+            "$.incomplete_risk_level",
+            f"{instrument.incomplete_risk_level!r} is not one of the risk_rules levels",
+        )
     return problems
 
 

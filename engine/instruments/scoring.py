@@ -25,6 +25,11 @@ from engine.instruments.definitions import (
 )
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# Any item may be answered with this string: the client chose not to answer. It is never
+# scored as a value (a refused question is not "never" or "no").
+DECLINED = "declined"
+DECLINED_LABEL = "Declined to answer"
+INCOMPLETE_FLAG = "incomplete"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class ScoreResult:
     band: str | None
     flags: list[str]
     risk_level: str | None
+    declined: tuple[str, ...] = ()  # ids of the items the client declined to answer
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,24 +62,47 @@ def score(
 
 
 def score_answers(instrument: Instrument, answers: Mapping[str, Any]) -> ScoreResult:
-    counted = check_answers(instrument, answers)
-    total = _sum(instrument, instrument.score_items, counted) if instrument.has_score else None
+    """A screen with declined items is incomplete: no total, no band, flag `incomplete`.
+    Flags and risk rules still read the answers that were given (and a partial sum for
+    threshold rules), so a positive reached on what was answered is never lost."""
+    counted, declined = _checked(instrument, answers)
+    complete_total = instrument.has_score and all(i in counted for i in instrument.score_items)
+    partial = _sum(instrument, instrument.score_items, counted) if instrument.has_score else None
+    total = partial if complete_total else None
     band = None
-    if total is not None:
+    if total is not None and not declined:
         band = next((b.label for b in instrument.bands if b.min <= total <= b.max), None)
-    flags = [f.name for f in instrument.flags if _holds(f.rule, instrument, counted, total)]
+    flags = [f.name for f in instrument.flags if _holds(f.rule, instrument, counted, partial)]
     risk = next(
-        (r.level for r in instrument.risk_rules if _holds(r.rule, instrument, counted, total)),
+        (r.level for r in instrument.risk_rules if _holds(r.rule, instrument, counted, partial)),
         None,
     )
-    return ScoreResult(instrument.key, instrument.version, total, band, flags, risk)
+    if declined:
+        flags.append(INCOMPLETE_FLAG)
+        risk = _at_least(instrument, risk, instrument.incomplete_risk_level)
+    return ScoreResult(
+        instrument.key, instrument.version, total, band, flags, risk, tuple(declined)
+    )
+
+
+def _at_least(instrument: Instrument, level: str | None, floor: str | None) -> str | None:
+    # risk_rules are ordered from the highest level down.
+    order = [r.level for r in instrument.risk_rules]
+    if floor is None or level not in order:
+        return floor if level is None else level
+    return floor if order.index(floor) < order.index(level) else level
 
 
 def check_answers(instrument: Instrument, answers: Any) -> dict[str, Any]:
     """The answers that count: valid, and for a conditional item, only when it was asked.
 
     A present answer is type-checked even when its item was not asked (a form may keep a
-    stale value after its trigger changed); it is then ignored, never scored."""
+    stale value after its trigger changed); it is then ignored, never scored. A declined
+    item counts as unanswered: the items it would have revealed are not asked."""
+    return _checked(instrument, answers)[0]
+
+
+def _checked(instrument: Instrument, answers: Any) -> tuple[dict[str, Any], list[str]]:
     if not isinstance(answers, Mapping):
         raise Invalid(
             "The answers must be an object keyed by item id.",
@@ -81,22 +110,33 @@ def check_answers(instrument: Instrument, answers: Any) -> dict[str, Any]:
             details=[{"field": "answers", "message": "must be an object keyed by item id"}],
         )
     counted: dict[str, Any] = {}
+    declined: list[str] = []
     problems: list[dict[str, str]] = []
     for item in instrument.items:
         asked = _asked(item, counted)
         if item.id in answers:
-            problem = item.problem(answers[item.id])
+            value = answers[item.id]
+            if _is_declined(item, value):
+                if asked:
+                    declined.append(item.id)
+                continue
+            problem = item.problem(value)
             if problem:
                 problems.append({"field": item.id, "message": problem})
             elif asked:
-                counted[item.id] = answers[item.id]
+                counted[item.id] = value
         elif asked and item.required:
             problems.append({"field": item.id, "message": "an answer is required"})
     if problems:
         raise Invalid(
             "Some answers are missing or not allowed.", code="invalid_answers", details=problems
         )
-    return counted
+    return counted, declined
+
+
+def _is_declined(item: Item, value: Any) -> bool:
+    # Free text keeps the word as written; every other item type reads it as a refusal.
+    return item.type != "text" and value == DECLINED
 
 
 def _asked(item: Item, counted: Mapping[str, Any]) -> bool:
@@ -108,8 +148,9 @@ def _asked(item: Item, counted: Mapping[str, Any]) -> bool:
 
 
 def _sum(instrument: Instrument, item_ids: tuple[str, ...], counted: Mapping[str, Any]) -> int:
-    # Definitions only sum required, unconditional items, so every id is in `counted`.
-    return sum(instrument.item(i).points(counted[i]) for i in item_ids)
+    # Definitions only sum required, unconditional items, so an id is missing from `counted`
+    # only when it was declined: the sum is then of the answers given (a lower bound).
+    return sum(instrument.item(i).points(counted[i]) for i in item_ids if i in counted)
 
 
 def _holds(
@@ -186,14 +227,17 @@ def _item_schema(item: Item) -> dict[str, Any]:
     if item.help:
         schema["description"] = item.help
     choices = [{"const": o.value, "title": o.label} for o in item.options]
+    declined = {"const": DECLINED, "title": DECLINED_LABEL}
     match item.type:
         case "integer" if item.options:
-            schema.update(type="integer", oneOf=choices)
+            schema.update(type=["integer", "string"], oneOf=[*choices, declined])
         case "integer":
+            # A number box in forms; "declined" is for items with listed answers (and the API).
             schema.update(type="integer", minimum=item.minimum, maximum=item.maximum)
         case "string" | "boolean":
-            schema.update(type=item.type, oneOf=choices)
+            schema.update(type=sorted({item.type, "string"}), oneOf=[*choices, declined])
         case "multi":
+            # A list field keeps its checkboxes in forms; the API still takes "declined".
             schema.update(
                 type="array", uniqueItems=True, items={"type": "string", "oneOf": choices}
             )

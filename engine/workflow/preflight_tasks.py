@@ -15,6 +15,8 @@ from engine.workflow.iso8601 import duration_error
 from engine.workflow.parsing import BPMN_NS, NSMAP, Document, Problem, role_for_lane
 from engine.workflow.preflight_state import PreflightState, Process
 
+_DATA_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
 PRIORITIES = ("routine", "urgent", "asap", "stat")
 
 
@@ -112,6 +114,18 @@ class HumanTaskChecks(PreflightState):
                     f"priority {value!r} must be one of {', '.join(PRIORITIES)}",
                     at=prop,
                 )
+        # priorityVariable / dueInVariable / laneVariable name a task-data path that a
+        # decision fills at run time; the literal property stays the fallback.
+        for name in ("priorityVariable", "dueInVariable", "laneVariable"):
+            if name in props:
+                value, prop = props[name]
+                if not _DATA_PATH.fullmatch(value.strip()):
+                    self.problem(
+                        doc,
+                        node,
+                        f"{name} {value!r} must name task data, e.g. routing.priority",
+                        at=prop,
+                    )
 
     def _check_form(self, proc: Process, node: Any, prop: Any, filename: str, *, ui: bool) -> None:
         filename = filename.strip()

@@ -168,13 +168,15 @@ def test_an_admin_sees_a_broken_diagrams_errors_then_deploys_version_n_plus_1(
     before = versions.count()
 
     pathway = (ROOT / "processes" / "care_pathway.bpmn").read_text()
-    # Break the first gateway condition of the shipped pathway.
+    screening = (ROOT / "processes" / "screening_response.bpmn").read_text()
+    # Break the first gateway condition of the shipped screening response.
     flow = re.search(
-        r'<bpmn:sequenceFlow id="([^"]+)"[^>]*>\s*<bpmn:conditionExpression[^>]*>([^<]+)<', pathway
+        r'<bpmn:sequenceFlow id="([^"]+)"[^>]*>\s*<bpmn:conditionExpression[^>]*>([^<]+)<',
+        screening,
     )
     assert flow is not None
-    broken = tmp_path / "care_pathway.bpmn"
-    broken.write_text(pathway.replace(flow.group(2), "risk == = 'high'", 1))
+    broken = tmp_path / "screening_response.bpmn"
+    broken.write_text(screening.replace(flow.group(2), "risk == = 'high'", 1))
     page.set_input_files("#bpmn", str(broken))
     page.click("button:has-text('Validate and deploy')")
     problems = page.locator("#deploy-problems")

@@ -37,11 +37,15 @@ def _user(session, task):
     return session.get(User, task.assignee_id).username if task.assignee_id else None
 
 
-def test_crisis_client_gets_a_stat_acknowledgement_for_the_on_call_worker(session, demo_world):
+def test_crisis_client_gets_a_stat_crisis_response_for_the_on_call_worker(session, demo_world):
     tasks = _open(session, "DEMO-0002")
-    ack = tasks["acknowledge_crisis"]
-    assert (ack.priority, ack.role, _user(session, ack)) == ("stat", "social_worker", "alex")
-    assert ack.due_at - ack.created_at == timedelta(minutes=15)
+    response = tasks["crisis_response"]
+    assert (response.priority, response.role, _user(session, response)) == (
+        "stat",
+        "social_worker",
+        "alex",
+    )
+    assert response.due_at - response.created_at == timedelta(minutes=15)
     assert (tasks["safety_precautions"].role, tasks["safety_precautions"].assignee_id) == (
         "nurse",
         None,
@@ -85,3 +89,28 @@ def test_food_and_housing_client_has_one_referral_per_need(session, demo_world):
     referrals = referrals_for_case(session, case_id)
     assert sorted(r.need for r in referrals) == ["food", "housing"]
     assert {r.status for r in referrals} == {"requested"}
+
+
+def test_item9_screen_now_client_waits_for_a_stat_cssrs_not_for_precautions(session, demo_world):
+    tasks = _open(session, "DEMO-0007")
+    screen = tasks["cssrs_screen"]
+    assert (screen.name, screen.priority, screen.role) == (
+        "Suicide-risk screen (C-SSRS)",
+        "stat",
+        "social_worker",
+    )
+    assert screen.due_at - screen.created_at == timedelta(minutes=15)
+    assert "safety_precautions" not in tasks
+
+
+def test_moderate_risk_client_has_consult_plan_and_review_but_no_observation(session, demo_world):
+    tasks = _open(session, "DEMO-0008")
+    assert {t: tasks[t].role for t in ("bh_consult", "moderate_safety_plan", "shift_review")} == {
+        "bh_consult": "physician",
+        "moderate_safety_plan": "social_worker",
+        "shift_review": "supervisor",
+    }
+    assert {tasks[t].priority for t in ("bh_consult", "moderate_safety_plan", "shift_review")} == {
+        "asap"
+    }
+    assert "safety_precautions" not in tasks

@@ -381,8 +381,9 @@ def test_answers_schema_titles_are_the_item_wording() -> None:
 
 def test_answers_schema_offers_labelled_options() -> None:
     q1 = answers_schema("phq9")["properties"]["q1"]
-    assert q1["type"] == "integer"
+    assert q1["type"] == ["integer", "string"]  # a whole number, or "declined"
     assert q1["oneOf"][2] == {"const": 2, "title": "More than half the days"}
+    assert q1["oneOf"][-1] == {"const": "declined", "title": "Declined to answer"}
 
 
 def test_answers_schema_multi_select_is_a_unique_list() -> None:
@@ -692,6 +693,7 @@ def test_imported_answers_schema_covers_every_item_type(tmp_path: Path) -> None:
     assert props["q6"]["oneOf"] == [
         {"const": True, "title": "Yes"},
         {"const": False, "title": "No"},
+        {"const": "declined", "title": "Declined to answer"},
     ]
     assert Draft202012Validator(schema).is_valid(STRAIN_OK)
 

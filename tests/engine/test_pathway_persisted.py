@@ -56,19 +56,21 @@ def test_high_risk_screen_opens_crisis_tasks_at_stat_priority(drive):
     drive.complete(case, "intake")
     drive.complete(case, "assessment", demo.assessment(cssrs=demo.CSSRS_HIGH))
     tasks = drive.open_tasks(case)
-    assert set(tasks) == {"acknowledge_crisis", "safety_precautions"}
-    assert tasks["acknowledge_crisis"].priority == "stat"
-    assert tasks["acknowledge_crisis"].due_at == drive.clock.now() + timedelta(minutes=15)
+    assert set(tasks) == {"crisis_response", "safety_precautions", "physician_review"}
+    assert tasks["crisis_response"].priority == "stat"
+    assert tasks["crisis_response"].due_at == drive.clock.now() + timedelta(minutes=15)
     assert tasks["safety_precautions"].role == "nurse"
     assert tasks["safety_precautions"].assignee_id is None
 
 
-def test_phq9_item9_alone_triggers_crisis(drive):
+def test_phq9_item9_with_a_negative_cssrs_gets_resources_not_precautions(drive):
+    # Issue 10: the C-SSRS given in the same screening decides, not item 9 alone.
     case = drive.open_case()
     drive.complete(case, "intake")
     phq9 = {f"q{i}": 0 for i in range(1, 10)} | {"q9": 1}
     drive.complete(case, "assessment", demo.assessment(phq2={"q1": 0, "q2": 0}, phq9=phq9))
-    assert "acknowledge_crisis" in drive.open_tasks(case)
+    tasks = drive.open_tasks(case)
+    assert set(tasks) == {"low_risk_followup"}
 
 
 def test_positive_phq2_without_phq9_is_refused_naming_phq9(drive):

@@ -215,6 +215,8 @@ FAULTS = [
      "dueInBusinessDays '-1' must be a whole number"),
     ("form_problems.bpmn", "form_problems.bpmn", "bad_properties", 'name="priority"',
      "priority 'whenever' must be one of routine, urgent, asap, stat"),
+    ("form_problems.bpmn", "form_problems.bpmn", "bad_properties", 'name="priorityVariable"',
+     "priorityVariable 'routing[priority]' must name task data"),
     ("unresolved.bpmn", "unresolved.bpmn", "call_missing", 'id="call_missing"',
      "calls process 'housing_pathway', which is neither deployed nor in the library"),
     ("unresolved.bpmn", "unresolved.bpmn", "decide_missing", 'id="decide_missing"',

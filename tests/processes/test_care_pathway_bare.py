@@ -39,6 +39,7 @@ DIAGRAMS = (
     "care_plan_cycle.bpmn",
     "crisis_intervention.bpmn",
     "discharge_followup.bpmn",
+    "screening_response.bpmn",
 )
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -72,34 +73,57 @@ EXPECTED = {
     "review_overdue_assessment": Expected(
         "Supervisor", "overdue_review", "urgent", "supervisor_review", due_in="PT8H"
     ),
-    "safety_plan": Expected("SocialWorker", "safety_plan", "urgent", "safety_plan", due_in="PT8H"),
-    # crisis_intervention.bpmn, called from the pathway
-    "acknowledge_crisis": Expected(
-        "SocialWorker",
-        "crisis_acknowledgement",
-        "stat",
-        "crisis_acknowledge",
-        due_in="PT15M",
-        assign_to="on_call",
+    # screening_response.bpmn, called from the pathway after the assessment
+    "cssrs_screen": Expected(
+        "SocialWorker", "cssrs_screen", "stat", "cssrs_screen", "PT15M", assign_to="on_call"
     ),
-    "crisis_not_acknowledged": Expected(
+    "bh_consult": Expected(
+        "Physician", "bh_consult", "asap", "bh_consult", "PT4H", assign_to="on_call"
+    ),
+    "moderate_safety_plan": Expected("SocialWorker", "safety_plan", "asap", "safety_plan", "PT8H"),
+    "shift_review": Expected(
+        "Supervisor", "risk_review", "asap", "risk_review", "PT8H", assign_to="on_call"
+    ),
+    "ordered_precautions": Expected("Nurse", "safety", "stat", "safety_precautions", "PT15M"),
+    "ordered_precautions_escalation": Expected(
         "Supervisor",
-        "supervisor_escalation",
+        "ordered_precautions_escalation_review",
         "stat",
         "crisis_escalation",
-        due_in="PT15M",
+        "PT15M",
         assign_to="on_call",
     ),
-    "crisis_physician_escalation": Expected(
-        "Physician",
-        "physician_escalation",
-        "stat",
-        "crisis_escalation",
-        due_in="PT15M",
-        assign_to="on_call",
+    "low_risk_followup": Expected(
+        "SocialWorker", "low_risk", "routine", "low_risk_followup", "P1D"
     ),
+    "low_safety_plan": Expected("SocialWorker", "safety_plan", "routine", "safety_plan", "PT8H"),
+    # crisis_intervention.bpmn, called from the screening response
     "crisis_response": Expected(
-        "SocialWorker", "crisis", "asap", "crisis_intervention", "PT1H", assign_to="on_call"
+        "SocialWorker", "crisis", "stat", "crisis_intervention", "PT15M", assign_to="on_call"
+    ),
+    "physician_review": Expected(
+        "Physician",
+        "physician_review",
+        "stat",
+        "physician_crisis_review",
+        "PT15M",
+        assign_to="on_call",
+    ),
+    "response_escalation": Expected(
+        "Supervisor",
+        "response_escalation_review",
+        "stat",
+        "crisis_escalation",
+        "PT15M",
+        assign_to="on_call",
+    ),
+    "precautions_escalation": Expected(
+        "Supervisor",
+        "precautions_escalation_review",
+        "stat",
+        "crisis_escalation",
+        "PT15M",
+        assign_to="on_call",
     ),
     "crisis_safety_plan": Expected("SocialWorker", "safety_plan", "urgent", "safety_plan", "PT8H"),
     "safety_precautions": Expected("Nurse", "safety", "stat", "safety_precautions", due_in="PT15M"),
@@ -115,19 +139,29 @@ TASKS_OF = {
         "intake",
         "assessment",
         "review_overdue_assessment",
-        "safety_plan",
         "close_case",
     },
+    "screening_response": {
+        "cssrs_screen",
+        "bh_consult",
+        "moderate_safety_plan",
+        "shift_review",
+        "ordered_precautions",
+        "ordered_precautions_escalation",
+        "low_risk_followup",
+        "low_safety_plan",
+    },
     "crisis_intervention": {
-        "acknowledge_crisis",
-        "crisis_not_acknowledged",
-        "crisis_physician_escalation",
+        "physician_review",
         "crisis_response",
+        "response_escalation",
         "crisis_safety_plan",
         "safety_precautions",
+        "precautions_escalation",
     },
 }
-CRISIS_TASKS = {"acknowledge_crisis", "safety_precautions"}
+CRISIS_TASKS = {"crisis_response", "safety_precautions", "physician_review"}
+MODERATE_TASKS = {"bh_consult", "moderate_safety_plan", "shift_review"}
 
 # Form data a social worker could really submit; each validates against its schema.
 INTAKE = {
@@ -168,9 +202,9 @@ ASSESSMENT = {
         "q10": 1,
     },
 }
-ACKNOWLEDGE = {"response": "on_my_way"}
 CRISIS = {
     "risk_summary": "Reports a plan to overdose on stored medication; no attempt yet.",
+    "client_safe": True,
     "actions_taken": ["stayed_with_client", "behavioral_health_consult"],
     "lifeline_988_given": True,
     "safety_plan_started": True,
@@ -194,6 +228,7 @@ SAFETY_PLAN = {
     "professionals_and_agencies": "Dr Okafor's clinic; 988 Suicide & Crisis Lifeline.",
     "lifeline_988_listed": True,
     "making_environment_safe": "Daughter keeps the spare medication; pharmacy blister packs.",
+    "reasons_for_living": "My grandchildren; my garden.",
     "copy_given": True,
 }
 SUPERVISOR_REVIEW = {"note": "Worker off sick; assessment moved to Sam.", "action": "reassign"}
@@ -237,10 +272,15 @@ def followup(decision: str) -> dict[str, Any]:
 
 
 def screening(risk_level: str = "none", *, ideation: bool = False) -> dict[str, Any]:
-    """What the engine puts in task data after scoring the assessment's instruments."""
+    """What the engine puts in task data after scoring the assessment's instruments (which
+    always include the C-SSRS)."""
     return {
         "risk_level": risk_level,
         "suicide_ideation": ideation,
+        "suicide_item_declined": False,
+        "cssrs_done": True,
+        "cssrs_incomplete": False,
+        "reasons": [],
         "needs": ["food", "transportation"],
         "bands": {"phq2": "negative"},
     }
@@ -353,7 +393,7 @@ class Pathway:
 def at_care_plan(specs: tuple[Any, Any], **kwargs: Any) -> Pathway:
     run = Pathway(specs, **kwargs)
     run.complete("intake", INTAKE)
-    run.complete("assessment", ASSESSMENT, screening=screening("low"))
+    run.complete("assessment", ASSESSMENT, screening=screening("none"))
     return run
 
 
@@ -552,7 +592,7 @@ def test_happy_path_runs_from_intake_to_closed_case(specs: tuple[Any, Any]) -> N
     assert run.ready_ids() == {"intake"}
     run.complete("intake", INTAKE)
     assert run.ready_ids() == {"assessment"}
-    run.complete("assessment", ASSESSMENT, screening=screening("low"))
+    run.complete("assessment", ASSESSMENT, screening=screening("none"))
     assert run.ready_ids() == {"care_plan"}
     # Referrals run as their own instances, started by the engine from the care plan.
     run.complete("care_plan", care_plan())
@@ -575,10 +615,11 @@ def test_seed_data_reaches_every_task(specs: tuple[Any, Any]) -> None:
     ("result", "expected"),
     [
         (screening("high"), CRISIS_TASKS),
-        (screening("moderate", ideation=True), CRISIS_TASKS),
-        (screening("none", ideation=True), CRISIS_TASKS),
-        (screening("moderate"), {"safety_plan"}),
-        (screening("low"), {"care_plan"}),
+        (screening("high", ideation=True), CRISIS_TASKS),
+        (screening("moderate", ideation=True), MODERATE_TASKS),
+        (screening("moderate"), MODERATE_TASKS),
+        (screening("low"), {"low_risk_followup"}),
+        (screening("none", ideation=True), {"low_risk_followup"}),  # item 9, C-SSRS negative
         (screening("none"), {"care_plan"}),
     ],
 )
@@ -591,26 +632,27 @@ def test_risk_routing_sends_the_pathway_on(
     assert run.ready_ids() == expected
 
 
-def test_crisis_opens_the_on_call_alert_and_precautions_at_stat(specs: tuple[Any, Any]) -> None:
+def test_crisis_opens_the_on_call_response_and_precautions_at_stat(specs: tuple[Any, Any]) -> None:
     ready = at_crisis(specs).ready()
     seen = {
         (bpmn_id, t.task_spec.lane, t.task_spec.extensions["properties"]["priority"])
         for bpmn_id, t in ready.items()
     }
     assert seen == {
-        ("acknowledge_crisis", "SocialWorker", "stat"),
+        ("crisis_response", "SocialWorker", "stat"),
         ("safety_precautions", "Nurse", "stat"),
+        ("physician_review", "Physician", "stat"),
     }
-    props = ready["acknowledge_crisis"].task_spec.extensions["properties"]
+    props = ready["crisis_response"].task_spec.extensions["properties"]
     assert (props["dueIn"], props["assignTo"]) == ("PT15M", "on_call")
 
 
 def finish_crisis(run: Pathway, order: tuple[str, ...]) -> None:
     forms = {
-        "acknowledge_crisis": ACKNOWLEDGE,
         "crisis_response": CRISIS,
         "crisis_safety_plan": SAFETY_PLAN,
         "safety_precautions": SAFETY,
+        "physician_review": {"evaluation": "seen_by_physician", "precautions_continue": True},
     }
     for bpmn_id in order:
         assert "care_plan" not in run.ready_ids()
@@ -620,8 +662,8 @@ def finish_crisis(run: Pathway, order: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(
     "order",
     [
-        ("acknowledge_crisis", "crisis_response", "crisis_safety_plan", "safety_precautions"),
-        ("safety_precautions", "acknowledge_crisis", "crisis_response", "crisis_safety_plan"),
+        ("crisis_response", "crisis_safety_plan", "safety_precautions", "physician_review"),
+        ("physician_review", "safety_precautions", "crisis_response", "crisis_safety_plan"),
     ],
 )
 def test_care_planning_waits_for_the_safety_plan_and_precautions(
@@ -632,29 +674,33 @@ def test_care_planning_waits_for_the_safety_plan_and_precautions(
     assert run.ready_ids() == {"care_plan"}
 
 
-def test_crisis_hands_back_only_the_safety_plan(specs: tuple[Any, Any]) -> None:
+def test_crisis_notes_stay_in_the_crisis_process(specs: tuple[Any, Any]) -> None:
     run = at_crisis(specs)
     finish_crisis(
-        run, ("acknowledge_crisis", "crisis_response", "crisis_safety_plan", "safety_precautions")
+        run, ("crisis_response", "crisis_safety_plan", "safety_precautions", "physician_review")
     )
     data = run.ready()["care_plan"].data
-    assert data["safety_plan"] == SAFETY_PLAN
-    assert {"crisis", "crisis_acknowledgement", "safety"} & set(data) == set()
+    assert data["routing"]["route"] == "crisis"
+    assert {"crisis", "safety", "safety_plan", "physician_review"} & set(data) == set()
 
 
 def test_crisis_instructions_show_the_risk_level_and_988(specs: tuple[Any, Any]) -> None:
-    text = render_instructions(at_crisis(specs).ready()["acknowledge_crisis"])
+    text = render_instructions(at_crisis(specs).ready()["crisis_response"])
     assert "**high**" in text
     assert "988" in text
 
 
-def test_moderate_risk_gets_a_safety_plan_then_care_planning(specs: tuple[Any, Any]) -> None:
+def test_moderate_risk_gets_consult_plan_and_review_then_care_planning(
+    specs: tuple[Any, Any],
+) -> None:
     run = Pathway(specs)
     run.complete("intake", INTAKE)
     run.complete("assessment", ASSESSMENT, screening=screening("moderate"))
-    assert run.ready_ids() == {"safety_plan"}
-    assert "988" in render_instructions(run.ready()["safety_plan"])
-    run.complete("safety_plan", SAFETY_PLAN)
+    assert run.ready_ids() == MODERATE_TASKS
+    assert "988" in render_instructions(run.ready()["moderate_safety_plan"])
+    run.complete("bh_consult", {"outcome": "seen_by_physician", "observation_ordered": False})
+    run.complete("moderate_safety_plan", SAFETY_PLAN)
+    run.complete("shift_review", {"decision": "plan_agreed"})
     assert run.ready_ids() == {"care_plan"}
 
 

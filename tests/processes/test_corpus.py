@@ -19,6 +19,20 @@ BUNDLES = {
     for b in parsing.prepare(DIAGRAMS, library=DIAGRAMS, forms=read_forms(ROOT / "forms"))
 }
 SEED = {"case_id": 1, "client_id": 1, "do_not_contact": False, "behavioral_health": False}
+# The engine starts screening_response with a scored screen: this one (PHQ-9 item 9 positive,
+# no C-SSRS) waits at the stat C-SSRS screen.
+PROCESS_SEED: dict[str, dict[str, Any]] = {
+    "screening_response": {
+        "screening": {
+            "risk_level": "none",
+            "suicide_ideation": True,
+            "cssrs_done": False,
+            "reasons": ["PHQ-9 item 9: Several days"],
+            "bands": {"phq9": "mild"},
+            "needs": [],
+        }
+    }
+}
 
 
 def _round_trip(wf: Any, bundle: parsing.ProcessBundle) -> Any:
@@ -39,7 +53,8 @@ def test_every_shipped_diagram_deploys_without_warnings() -> None:
 def test_every_shipped_process_starts_and_round_trips(process_id: str) -> None:
     bundle = BUNDLES[process_id]
     spec, subspecs = parsing.load_specs(bundle.files, process_id)
-    wf = runtime.start(spec, subspecs, script_engine(), SEED)
+    wf = runtime.start(spec, subspecs, script_engine(), SEED | PROCESS_SEED.get(process_id, {}))
+    assert not wf.is_completed()
     _round_trip(wf, bundle)
 
 

@@ -1,4 +1,4 @@
-"""Crisis intervention, discharge follow-up and the risk-routing decision, run in memory.
+"""Discharge follow-up run in memory (crisis and risk routing: test_crisis_routing.py).
 
 No database: the diagrams are parsed as the engine parses them and run by SpiffWorkflow with
 CareBridge's sandboxed script engine, so every condition, loop condition, timer expression and
@@ -13,16 +13,12 @@ import functools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import jinja2
 import pytest
 from jsonschema import Draft202012Validator
-from lxml import etree
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
-from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -42,10 +38,10 @@ DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 TCM_DUE = "2026-03-04T09:00:00-05:00"  # what the engine seeds for a Monday-morning discharge
 
-ACKNOWLEDGE = {"response": "at_bedside"}
-ESCALATION = {"action": "reached_worker", "client_safe": True}
+ESCALATION = {"action": "attended", "client_safe": True}
 CRISIS = {
     "risk_summary": "Plan to overdose on stored medication; no attempt yet.",
+    "client_safe": True,
     "actions_taken": ["stayed_with_client", "behavioral_health_consult"],
     "lifeline_988_given": True,
     "safety_plan_started": True,
@@ -67,6 +63,7 @@ SAFETY_PLAN = {
     "professionals_and_agencies": "Clinic; 988 Suicide & Crisis Lifeline.",
     "lifeline_988_listed": True,
     "making_environment_safe": "Daughter keeps the spare medication.",
+    "reasons_for_living": "My grandchildren.",
     "copy_given": True,
 }
 REACHED = {
@@ -159,189 +156,6 @@ class Run:
     def deliver(self, name: str, payload: dict[str, Any]) -> None:
         with runtime.using_clock(self.clock):
             runtime.send_message(self.wf, name, payload)
-
-
-# --- risk routing decision -----------------------------------------------------------------
-
-
-def screening(
-    risk: str = "none", *, ideation: bool = False, phq9: str | None = None
-) -> dict[str, Any]:
-    bands = {"phq2": "negative"} | ({"phq9": phq9} if phq9 else {})
-    return {"risk_level": risk, "suicide_ideation": ideation, "bands": bands, "needs": []}
-
-
-@functools.cache
-def decision_table() -> Any:
-    parser = BpmnDmnParser()
-    root = etree.parse(str(PROCESSES / "risk_routing.dmn")).getroot()
-    parser.add_dmn_xml(root, filename="risk_routing.dmn")
-    [dmn] = parser.dmn_parsers.values()
-    dmn.parse()
-    assert dmn.decision.id == "risk_routing"
-    [table] = dmn.decision.decisionTables
-    return table
-
-
-def decide(outcome: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(id of the first matching row, its outputs), evaluated by the sandboxed engine."""
-    task = SimpleNamespace(
-        data={"screening": outcome}, workflow=SimpleNamespace(script_engine=SCRIPT_ENGINE)
-    )
-    engine = DMNEngine(table := decision_table())
-    assert table.hit_policy == "FIRST"
-    return engine.decide(task)[0].id, engine.result(task)
-
-
-ROWS = [
-    ("rule_ideation", screening("none", ideation=True), "crisis", "stat"),
-    ("rule_ideation", screening("moderate", ideation=True, phq9="minimal"), "crisis", "stat"),
-    ("rule_high", screening("high"), "crisis", "stat"),
-    ("rule_high", screening("high", phq9="severe"), "crisis", "stat"),
-    ("rule_moderate", screening("moderate"), "safety_plan", "urgent"),
-    ("rule_moderate", screening("moderate", phq9="severe"), "safety_plan", "urgent"),
-    ("rule_severe_depression", screening("low", phq9="severe"), "standard", "asap"),
-    ("rule_severe_depression", screening("none", phq9="moderately_severe"), "standard", "asap"),
-    ("rule_low", screening("low"), "standard", "urgent"),
-    ("rule_low", screening("low", phq9="moderate"), "standard", "urgent"),
-    ("rule_moderate_depression", screening("none", phq9="moderate"), "standard", "urgent"),
-    ("rule_otherwise", screening("none", phq9="mild"), "standard", "routine"),
-    ("rule_otherwise", screening("none"), "standard", "routine"),
-]
-
-
-@pytest.mark.parametrize(("rule", "outcome", "route", "priority"), ROWS)
-def test_risk_routing_row(rule: str, outcome: dict, route: str, priority: str) -> None:
-    matched, result = decide(outcome)
-    assert matched == rule
-    assert result == {
-        "routing": {"route": route, "pathway_priority": priority, "next_lane": "SocialWorker"}
-    }
-
-
-def test_every_decision_row_is_tested() -> None:
-    root = etree.parse(str(PROCESSES / "risk_routing.dmn")).getroot()
-    rules = root.xpath("//dmn:rule/@id", namespaces=DMN_NS)
-    assert set(rules) == {row[0] for row in ROWS}
-
-
-def test_decision_table_uses_first_hit_and_one_decision_per_file() -> None:
-    root = etree.parse(str(PROCESSES / "risk_routing.dmn")).getroot()
-    assert len(root.xpath("/dmn:definitions/dmn:decision", namespaces=DMN_NS)) == 1
-    assert root.xpath("//dmn:decisionTable/@hitPolicy", namespaces=DMN_NS) == ["FIRST"]
-
-
-def test_decision_outputs_are_valid_priorities_and_routes() -> None:
-    root = etree.parse(str(PROCESSES / "risk_routing.dmn")).getroot()
-    for rule in root.xpath("//dmn:rule", namespaces=DMN_NS):
-        route, priority, lane = (
-            json.loads(t) for t in rule.xpath("dmn:outputEntry/dmn:text/text()", namespaces=DMN_NS)
-        )
-        assert route in {"crisis", "safety_plan", "standard"}
-        assert priority in {"routine", "urgent", "asap", "stat"}
-        assert lane == "SocialWorker"
-
-
-# --- crisis intervention -------------------------------------------------------------------
-
-
-def crisis(**seed: Any) -> Run:
-    return Run("crisis_intervention", screening=screening("high"), **seed)
-
-
-def test_crisis_starts_with_the_alert_and_the_precautions() -> None:
-    run = crisis()
-    assert run.ready_ids() == {"acknowledge_crisis", "safety_precautions"}
-    assert run.timers() == {
-        "acknowledgement_overdue": START + timedelta(minutes=15),
-        "acknowledgement_still_overdue": START + timedelta(minutes=30),
-    }
-
-
-def test_alert_goes_to_the_on_call_social_worker_at_stat() -> None:
-    task = crisis().ready()["acknowledge_crisis"]
-    props = task.task_spec.extensions["properties"]
-    assert task.task_spec.lane == "SocialWorker"
-    assert (props["priority"], props["dueIn"], props["assignTo"]) == ("stat", "PT15M", "on_call")
-
-
-@pytest.mark.parametrize("bpmn_id", ["acknowledge_crisis", "safety_precautions"])
-def test_crisis_instructions_give_988(bpmn_id: str) -> None:
-    assert "988" in crisis().instructions(bpmn_id)
-
-
-def test_local_crisis_resources_appear_when_the_site_gives_them() -> None:
-    run = crisis(crisis_resources="Mercy BH crisis team, ext. 4400")
-    assert "Mercy BH crisis team, ext. 4400" in run.instructions("acknowledge_crisis")
-
-
-def test_no_escalation_before_15_minutes() -> None:
-    run = crisis()
-    run.advance(minutes=14, seconds=59)
-    assert run.ready_ids() == {"acknowledge_crisis", "safety_precautions"}
-
-
-def test_unacknowledged_alert_escalates_to_the_supervisor_after_15_minutes() -> None:
-    run = crisis()
-    run.advance(minutes=15, seconds=1)
-    ready = run.ready()
-    assert set(ready) == {"acknowledge_crisis", "safety_precautions", "crisis_not_acknowledged"}
-    assert ready["crisis_not_acknowledged"].task_spec.lane == "Supervisor"
-    assert ready["crisis_not_acknowledged"].task_spec.extensions["properties"]["priority"] == "stat"
-    assert set(run.timers()) == {"acknowledgement_still_overdue"}
-
-
-def test_still_unacknowledged_alert_reaches_the_physician_after_30_minutes() -> None:
-    run = crisis()
-    run.advance(minutes=15, seconds=1)
-    run.complete("crisis_not_acknowledged", ESCALATION)
-    run.advance(minutes=15)
-    ready = run.ready()
-    assert "crisis_physician_escalation" in ready
-    assert ready["crisis_physician_escalation"].task_spec.lane == "Physician"
-    assert "acknowledge_crisis" in ready
-
-
-def test_acknowledging_in_time_cancels_both_escalations() -> None:
-    run = crisis()
-    run.advance(minutes=10)
-    run.complete("acknowledge_crisis", ACKNOWLEDGE)
-    assert run.timers() == {}
-    run.advance(hours=1)
-    assert run.ready_ids() == {"crisis_response", "safety_precautions"}
-
-
-def test_acknowledging_after_the_supervisor_alert_stops_the_physician_alert() -> None:
-    run = crisis()
-    run.advance(minutes=20)
-    run.complete("acknowledge_crisis", ACKNOWLEDGE)
-    run.advance(minutes=20)
-    assert run.ready_ids() == {"crisis_response", "crisis_not_acknowledged", "safety_precautions"}
-
-
-def test_crisis_ends_after_response_safety_plan_and_precautions() -> None:
-    run = crisis()
-    run.complete("acknowledge_crisis", ACKNOWLEDGE)
-    run.complete("crisis_response", CRISIS)
-    assert run.ready_ids() == {"crisis_safety_plan", "safety_precautions"}
-    run.complete("crisis_safety_plan", SAFETY_PLAN)
-    run.complete("safety_precautions", SAFETY)
-    assert run.wf.is_completed()
-
-
-def test_an_open_escalation_keeps_the_crisis_open_until_answered() -> None:
-    run = crisis()
-    run.advance(minutes=16)
-    for bpmn_id, form in [
-        ("acknowledge_crisis", ACKNOWLEDGE),
-        ("crisis_response", CRISIS),
-        ("crisis_safety_plan", SAFETY_PLAN),
-        ("safety_precautions", SAFETY),
-    ]:
-        run.complete(bpmn_id, form)
-    assert run.ready_ids() == {"crisis_not_acknowledged"}
-    run.complete("crisis_not_acknowledged", ESCALATION)
-    assert run.wf.is_completed()
 
 
 # --- discharge follow-up -------------------------------------------------------------------
@@ -484,10 +298,9 @@ def test_do_not_contact_gets_no_outreach_only_a_safe_contact_plan() -> None:
 @pytest.mark.parametrize(
     ("filename", "data", "complaint"),
     [
-        ("crisis_acknowledge.schema.json", {"response": "handed_over"}, "'handed_over_to'"),
-        ("crisis_acknowledge.schema.json", {"response": "later"}, "'later'"),
         ("crisis_escalation.schema.json", {"action": "other", "client_safe": True}, "'note'"),
-        ("crisis_escalation.schema.json", {"action": "reassigned"}, "'client_safe'"),
+        ("crisis_escalation.schema.json", {"action": "attended", "client_safe": False}, "'note'"),
+        ("crisis_escalation.schema.json", {"action": "attended"}, "'client_safe'"),
         ("safety_plan.schema.json", {"plan_status": "completed"}, "'warning_signs'"),
         ("safety_plan.schema.json", {**SAFETY_PLAN, "lifeline_988_listed": False}, "True was"),
         ("safety_plan.schema.json", {"plan_status": "client_declined"}, "'declined_reason'"),
@@ -512,8 +325,6 @@ def test_form_rejects_invalid_answers(filename: str, data: dict, complaint: str)
 @pytest.mark.parametrize(
     ("filename", "data"),
     [
-        ("crisis_acknowledge.schema.json", ACKNOWLEDGE),
-        ("crisis_acknowledge.schema.json", {"response": "handed_over", "handed_over_to": "Dr K"}),
         ("crisis_escalation.schema.json", ESCALATION),
         ("safety_plan.schema.json", SAFETY_PLAN),
         ("safety_plan.schema.json", {"plan_status": "client_declined", "declined_reason": "No."}),

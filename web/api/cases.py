@@ -8,7 +8,7 @@ from typing import Any
 from flask import url_for
 from sqlalchemy.orm import Session
 
-from engine import assessments, cases, definitions, inbox, tasks_view
+from engine import assessments, cases, definitions, inbox, screenings, tasks_view
 from engine.errors import Invalid
 from web import deps
 from web.api import bp
@@ -134,3 +134,29 @@ def case_timeline(case_id: int) -> Any:
             for e in events
         ]
     }
+
+
+@bp.post("/cases/<int:case_id>/screenings")
+def screen_now(case_id: int) -> Any:
+    require_roles(*screenings.SCREENING_ROLES)
+    body = json_body()
+    clock = deps.clock()
+    with transaction() as session:
+        screen = screenings.screen_now(
+            session,
+            case_id=case_id,
+            instrument=body.get("instrument"),
+            answers=body.get("answers"),
+            actor=user(),
+            clock=clock,
+            site=deps.site(),
+        )
+        created = tasks_view.summarize_tasks(session, screen.created_tasks)
+        payload = {
+            "assessment": screen.result.as_dict(),
+            "created_tasks": [task_json(t, clock.now()) for t in created],
+            "assessment_id": screen.assessment.id,
+            "instance_id": screen.instance.id,
+        }
+    deps.committed()
+    return payload, 201

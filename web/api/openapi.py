@@ -369,6 +369,30 @@ SCHEMAS: dict[str, Any] = {
         flags={"type": "array", "items": STR},
         risk_level={"type": ["string", "null"], "enum": ["none", "low", "moderate", "high", None]},
     ),
+    "ScreeningInput": _obj(
+        ["instrument", "answers"],
+        instrument={
+            "type": "string",
+            "description": "phq2, phq9, gad7, ahc_hrsn, cssrs (or a site instrument).",
+        },
+        answers={
+            "type": "object",
+            "description": "Keyed q1..qN in item order (C-SSRS adds q6_recent); see CARE.md. "
+            'Any item may be "declined": the screen is then incomplete (band null, '
+            "flag incomplete).",
+        },
+    ),
+    "ScreeningCreated": _obj(
+        ["assessment", "created_tasks"],
+        assessment=_ref("ScoreResult"),
+        created_tasks={
+            "type": "array",
+            "items": _ref("Task"),
+            "description": "Tasks the routing created at once (e.g. the stat C-SSRS screen).",
+        },
+        assessment_id=INT,
+        instance_id={"type": "integer", "description": "The screening_response instance."},
+    ),
     "Instrument": _obj(
         ["key", "title", "version"], key=STR, title=STR, version=STR, attribution=STR
     ),
@@ -651,6 +675,25 @@ PATHS: dict[str, Any] = {
                 **_errors(401, 403, 404),
             },
             parameters=[CASE_ID],
+        )
+    },
+    "/api/v1/cases/{case_id}/screenings": {
+        "post": _op(
+            "screenNow",
+            "Screen now: score and store an instrument given on an open case and route it by "
+            "suicide risk in the same transaction (PHQ-9 item 9 of 1 or more or declined: a stat "
+            "C-SSRS screen; C-SSRS high: crisis intervention; moderate or incomplete: consult, "
+            "safety plan and supervisor review; low: crisis resources and a safety-plan offer). "
+            "Any care-team role may screen; the result goes to the case timeline.",
+            "cases",
+            {
+                "201": _json(
+                    _ref("ScreeningCreated"), "The scored screen and the tasks it created."
+                ),
+                **_errors(400, 401, 403, 404, 409, 422),
+            },
+            parameters=[CASE_ID],
+            requestBody=_body(_ref("ScreeningInput"), "The instrument and its answers."),
         )
     },
     "/api/v1/cases/{case_id}/referrals": {

@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import cases, instruments, pages_view, tasks_view
+from engine import cases, instruments, pages_view, screenings, tasks_view
 from engine.audit import AuditTag
 from engine.errors import CareBridgeError, Conflict, Invalid
 from web import deps, formrender
@@ -164,6 +164,10 @@ def _describe(item: pages_view.TimelineItem, names: dict[int, str]) -> str:
         parts.append("to " + names.get(d["assignee_id"], f"user {d['assignee_id']}"))
     if d.get("instrument"):
         parts.append(_instrument_title(str(d["instrument"])))
+    if d.get("band"):
+        parts.append(str(d["band"]).replace("_", " "))
+    if d.get("risk_level"):
+        parts.append(f"{d['risk_level']} risk")
     if d.get("flags"):
         parts.append(", ".join(str(f).replace("_", " ") for f in d["flags"]))
     if d.get("message"):
@@ -214,6 +218,8 @@ def case(case_id: int) -> str:
         titles=titles,
         do_not_contact=overview.client.do_not_contact
         or bool((overview.case.flags or {}).get("do_not_contact")),
+        can_screen=g.user.has_role(*screenings.SCREENING_ROLES),
+        screen_instruments=instruments.list_instruments(),
     )
 
 

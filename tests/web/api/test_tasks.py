@@ -276,7 +276,7 @@ def test_crisis_screen_gives_the_nurse_a_task_the_social_worker_cannot_complete(
     safety = api.open_task(opened["id"], "safety_precautions")
     assert safety["priority"] == "stat"
     assert safety["role"] == "nurse"
-    crisis = api.open_task(opened["id"], "acknowledge_crisis")
+    crisis = api.open_task(opened["id"], "crisis_response")
     assert api.complete(crisis["id"], {}, who="nurse").status_code == 403
 
 

@@ -13,13 +13,14 @@ from engine.settings import ROOT
 from tests import factories
 
 PATHWAY = (ROOT / "processes" / "care_pathway.bpmn").read_bytes()
-# The first gateway condition of the shipped pathway, made unparseable.
+SCREENING = (ROOT / "processes" / "screening_response.bpmn").read_bytes()
+# The first gateway condition of the shipped screening response, made unparseable.
 _FLOW = re.search(
-    rb'<bpmn:sequenceFlow id="([^"]+)"[^>]*>\s*<bpmn:conditionExpression[^>]*>([^<]+)<', PATHWAY
+    rb'<bpmn:sequenceFlow id="([^"]+)"[^>]*>\s*<bpmn:conditionExpression[^>]*>([^<]+)<', SCREENING
 )
 assert _FLOW is not None
 BROKEN_FLOW = _FLOW.group(1).decode()
-BROKEN = PATHWAY.replace(_FLOW.group(2), b"risk == = 'high'", 1)
+BROKEN = SCREENING.replace(_FLOW.group(2), b"risk == = 'high'", 1)
 CHANGED = PATHWAY.replace(
     b'name="Care pathway" isExecutable', b'name="Care pathway (revised)" isExecutable'
 )
@@ -74,8 +75,8 @@ def test_list_shows_versions_and_running_instances(admin, worker, open_case, ses
 
 
 def test_a_broken_diagram_shows_element_line_and_stores_nothing(admin, session) -> None:
-    before = _latest(session)
-    response = _upload(admin, "care_pathway.bpmn", BROKEN)
+    before = _latest(session, "screening_response")
+    response = _upload(admin, "screening_response.bpmn", BROKEN)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Not deployed" in html
@@ -83,7 +84,7 @@ def test_a_broken_diagram_shows_element_line_and_stores_nothing(admin, session) 
     line = BROKEN[: BROKEN.index(b"== =")].count(b"\n")  # the flow element starts a line above
     assert f"<td>{line}</td>" in html or f"<td>{line + 1}</td>" in html
     assert f'"error": ["{BROKEN_FLOW}"]' in html  # the failing element is marked in the drawing
-    assert _latest(session) == before
+    assert _latest(session, "screening_response") == before
 
 
 def test_malformed_xml_is_reported_with_its_line(admin) -> None:

@@ -273,6 +273,7 @@ def test_instruments_render_with_exact_wording_and_dotted_names() -> None:
         "Several days",
         "More than half the days",
         "Nearly every day",
+        "Declined to answer",  # a refused question is recorded, never guessed
     ]
     assert by["ahc_hrsn.q2"].widget == "checkboxes"
     html = fr.render(fields)
