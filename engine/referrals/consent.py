@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import access, audit
 from engine.accounts.models import User
 from engine.cases.models import Client
 from engine.clock import Clock
@@ -109,6 +109,7 @@ def view_consents(session: Session, *, client_id: int, actor: User, clock: Clock
     """A client's consents read by a person: part of the client's record, so audited."""
     if session.get(Client, client_id) is None:
         raise NotFound("No such client.", code="client_not_found")
+    access.require_client_read(session, user=actor, client_id=client_id, now=clock.now())
     consents = consents_for_client(session, client_id)
     audit.record(
         session,

@@ -54,6 +54,9 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     definitions,
     misc,
     openapi,
+    openapi_access,
     referrals,
+    reports,
     tasks,
+    team,
 )

@@ -106,7 +106,9 @@ def case_referrals(case_id: int) -> Any:
     require_roles(*CASE_ROLES)
     with transaction() as session:
         # The referrals are part of the client's record: reading them is a view of the case.
-        cases.view_case(session, case_id=case_id, actor=user(), clock=deps.clock())
+        cases.view_case(
+            session, case_id=case_id, actor=user(), clock=deps.clock(), section="referrals"
+        )
         return {
             "referrals": [referral_json(r) for r in referrals.referrals_for_case(session, case_id)]
         }
