@@ -126,9 +126,9 @@ def case_access(session: Session, *, user: User, case: Case, now: datetime) -> C
         return CaseAccess(case.id, Basis.MANAGER, sensitive=team or user.has_role("supervisor"))
     if _on_team(session, user, case):
         return CaseAccess(case.id, Basis.CARE_TEAM, sensitive=True)
-    if session.scalar(select(_holder(user.id, case.id))):
+    if _holds(session, case, _holder(user.id, case.id)):
         return CaseAccess(case.id, Basis.TASK_HOLDER, sensitive=True)
-    if session.scalar(select(_queued(user, case.id))):
+    if _holds(session, case, _queued(user, case.id)):
         return CaseAccess(case.id, Basis.QUEUE, sensitive=False)
     grant = active_grant(session, case_id=case.id, user_id=user.id, now=now)
     if grant is not None:
@@ -138,10 +138,16 @@ def case_access(session: Session, *, user: User, case: Case, now: datetime) -> C
     return None
 
 
+def _holds(session: Session, case: Case, clause: ColumnElement[bool]) -> bool:
+    # Selecting an ORM column (not a bare EXISTS) keeps the query ORM-enabled, so this
+    # transaction's pending changes (a task just reassigned) are flushed before it runs.
+    return session.scalar(select(Case.id).where(Case.id == case.id, clause)) is not None
+
+
 def _on_team(session: Session, user: User, case: Case) -> bool:
     if case.primary_social_worker_id == user.id:
         return True
-    return bool(session.scalar(select(_member(user.id, case.id))))
+    return _holds(session, case, _member(user.id, case.id))
 
 
 def active_grant(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine import access, audit
 from engine.accounts.models import User
 from engine.calendar import DEFAULT_SITE, Site
+from engine.cases import team
 from engine.cases.models import Case, Client
 from engine.clock import Clock
 from engine.errors import Conflict, Invalid, NotFound
@@ -115,6 +116,7 @@ def open_case(
     )
     session.add(case)
     session.flush()
+    _opener_joins_team(session, case, actor, now)
     audit.record(
         session,
         audit.AuditTag.CASE_OPENED,
@@ -129,6 +131,36 @@ def open_case(
         session, process_key=pathway, case=case, actor=actor, clock=clock, site=site
     )
     return case, started
+
+
+# The account role of whoever opens a case -> their role on its care team.
+_OPENER_CASE_ROLE = {
+    "nurse": "nurse",
+    "physician": "attending_physician",
+    "case_manager": "case_manager",
+}
+
+
+def _opener_joins_team(session: Session, case: Case, actor: User, now: datetime) -> None:
+    """Whoever opens a case (other than its primary social worker, and supervisors and
+    admins, who read every case) joins its care team: they referred the client and must be
+    able to follow up on their own referral."""
+    if case.primary_social_worker_id == actor.id or actor.has_role(*access.MANAGERS):
+        return
+    role = next((r for k, r in _OPENER_CASE_ROLE.items() if actor.has_role(k)), "other")
+    member = team.add_member(
+        session, case_id=case.id, case_role=role, at=now, added_by_id=actor.id, user_id=actor.id
+    )
+    audit.record(
+        session,
+        audit.AuditTag.TEAM_MEMBER_ADDED,
+        actor=instances.actor_of(actor),
+        at=now,
+        category="care_team",
+        case_id=case.id,
+        client_id=case.client_id,
+        details={"member_id": member.id, "case_role": role, "user_id": actor.id},
+    )
 
 
 def get_case(session: Session, case_id: int) -> Case:
