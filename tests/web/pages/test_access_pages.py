@@ -70,9 +70,7 @@ def test_the_primary_worker_adds_and_removes_a_member_on_the_case_page(
     case_id, _ = open_case(worker)
     factories.NurseFactory(username="kim", display_name="Kim Nguyen")
     page = as_user(worker)
-    assert f'action="/cases/{case_id}/team"' in page.get(f"/cases/{case_id}").get_data(
-        as_text=True
-    )
+    assert f'action="/cases/{case_id}/team"' in page.get(f"/cases/{case_id}").get_data(as_text=True)
     page.post(f"/cases/{case_id}/team", data={"user": "kim", "case_role": "nurse"})
     member = session.scalar(select(CareTeamMember).where(CareTeamMember.case_id == case_id))
     assert member is not None
