@@ -53,6 +53,8 @@ def record_consent(
         raise Invalid("The consent needs attention.", code="invalid_consent", details=errors)
     if session.get(Client, client_id) is None:
         raise NotFound("No such client.", code="client_not_found")
+    if actor is not None:  # a person writes only to a record they may read
+        access.require_client_read(session, user=actor, client_id=client_id, now=now)
     consent = Consent(
         client_id=client_id,
         recipient=recipient.strip(),
@@ -82,6 +84,10 @@ def revoke_consent(
     consent = session.get(Consent, consent_id, with_for_update=True)
     if consent is None:
         raise NotFound("No such consent.", code="consent_not_found")
+    if actor is not None:
+        access.require_client_read(
+            session, user=actor, client_id=consent.client_id, now=clock.now()
+        )
     if consent.revoked_at is not None:
         raise Conflict("This consent was already revoked.", code="consent_revoked")
     now = clock.now()

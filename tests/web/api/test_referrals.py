@@ -369,9 +369,16 @@ def test_revoking_an_unknown_consent_is_404(api):
     assert api.post("/api/v1/consents/999999/revoke", "sw").status_code == 404
 
 
-@pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("nobody", 403), ("cm", 201)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("nurse", 403), ("nobody", 403), ("cm", 201), ("sw2", 403)]
+)
 def test_who_may_record_consent(api, who, status):
-    client_id = api.open_case()["case"]["client"]["id"]
+    """A case manager on the team records consent; a nurse never; a worker off the team
+    may not write to a record they may not read."""
+    opened = api.open_case()
+    client_id = opened["case"]["client"]["id"]
+    api.join_team(opened["id"], "nurse", "nurse")
+    api.join_team(opened["id"], "cm", "case_manager")
     assert record_consent(api, client_id, who, recipient="Food Bank").status_code == status
 
 
