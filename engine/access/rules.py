@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.access.models import BreakGlassGrant
 from engine.accounts.models import User
@@ -114,6 +114,34 @@ def readable_cases(user: User, *, now: datetime) -> ColumnElement[bool]:
         _holder(user.id, Case.id),
         _queued(user, Case.id),
         _glass(user.id, Case.id, now),
+    )
+
+
+def readable_tasks(user: User, *, now: datetime) -> ColumnElement[bool]:
+    """A WHERE clause on HumanTask: the tasks a task list may show this user (those of the
+    cases they may read, and tasks without a case)."""
+    if user.has_role(*MANAGERS):
+        return true()
+    sibling = aliased(HumanTask)
+    roles = sorted(user.role_keys)
+    return or_(
+        HumanTask.case_id.is_(None),
+        HumanTask.assignee_id == user.id,
+        exists().where(Case.id == HumanTask.case_id, Case.primary_social_worker_id == user.id),
+        _member(user.id, HumanTask.case_id),
+        exists().where(
+            sibling.case_id == HumanTask.case_id,
+            or_(
+                sibling.assignee_id == user.id,
+                sibling.completed_by_id == user.id,
+                and_(
+                    sibling.status == "open",
+                    sibling.assignee_id.is_(None),
+                    sibling.role.in_(roles) if roles else false(),
+                ),
+            ),
+        ),
+        _glass(user.id, HumanTask.case_id, now),
     )
 
 

@@ -196,3 +196,17 @@ def test_substance_use_in_task_data_is_masked_for_a_break_glass_reader(api, sess
     assert as_worker.data["assessment"]["substance_use"] == "Drinks most evenings."
     assert as_nurse.data["assessment"]["substance_use"] == access.MASKED
     assert as_nurse.data["assessment"]["coping"] == as_worker.data["assessment"]["coping"]
+
+
+# ---------------------------------------------------------------- task lists -------
+def _all_view(api, who: str) -> list[int]:  # type: ignore[no-untyped-def]
+    body = api.get("/api/v1/tasks?view=all", who).get_json()
+    return [t["case_id"] for t in body["tasks"]]
+
+
+def test_the_all_view_lists_a_colleagues_task_only_once_on_the_care_team(api):
+    case_id = api.open_case()["id"]
+    assert case_id not in _all_view(api, "sw2")
+    api.join_team(case_id, "sw2")
+    assert case_id in _all_view(api, "sw2")
+    assert case_id in _all_view(api, "supervisor")
