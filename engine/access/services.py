@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -153,3 +153,10 @@ def record_list_read(
         category="case_list",
         details={"count": len(case_ids), "case_ids": case_ids, "search": search},
     )
+
+
+def break_glass_count(session: Session, *, since: datetime) -> int:
+    """How many break-glass grants were made since then: the supervisors' inbox notice (a
+    count only, no client, so reading it is not a read of anyone's record)."""
+    stmt = select(func.count(BreakGlassGrant.id)).where(BreakGlassGrant.granted_at >= since)
+    return session.scalar(stmt) or 0

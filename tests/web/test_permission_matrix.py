@@ -195,6 +195,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/tasks/<int:task_id>/assign"): Row(
         "/tasks/{task}/assign", "302 403 403 403 302 302 403 302", form={"user": "sam"}
     ),
+    ("GET", "/reports/break-glass"): Row("/reports/break-glass", "403 403 403 403 200 200 403 302"),
     ("GET", "/admin/processes"): Row("/admin/processes", "403 403 403 403 403 200 403 302"),
     ("POST", "/admin/processes"): Row(
         "/admin/processes", "403 403 403 403 403 302 403 302", form={}

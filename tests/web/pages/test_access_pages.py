@@ -100,3 +100,19 @@ def test_diagram_data_follows_the_case(session, worker, as_user, open_case):
         select(AuditEvent).where(AuditEvent.action == AuditTag.INSTANCE_VIEWED)
     ).all()
     assert (row.case_id, row.instance_id) == (case_id, task.instance_id)
+
+
+def test_supervisors_are_told_of_break_glass_use_and_read_the_report(
+    worker, as_user, open_case, clock
+):
+    case_id, _ = open_case(worker)
+    nurse = factories.NurseFactory(display_name="Kim Nguyen")
+    as_user(nurse).post(f"/cases/{case_id}/break-glass", data={"reason": "Night cover"})
+    supervisor = as_user(factories.SupervisorFactory())
+    assert "1 use in the last 24 hours" in supervisor.get("/").get_data(as_text=True)
+    html = supervisor.get("/reports/break-glass").get_data(as_text=True)
+    assert "Kim Nguyen" in html
+    assert "Night cover" in html
+    assert "break-glass-notice" not in as_user(worker).get("/").get_data(as_text=True)
+    clock.advance(hours=25)
+    assert "break-glass-notice" not in supervisor.get("/").get_data(as_text=True)
