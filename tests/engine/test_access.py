@@ -192,3 +192,49 @@ def test_a_list_read_leaves_one_audit_row_naming_the_cases(
     [row] = _events(session, AuditTag.CASE_LIST_VIEWED)
     assert row.actor_id == team.worker.id
     assert row.details == {"count": 2, "case_ids": [second.id, first.id], "search": True}
+
+
+# ---------------------------------------------------------------- masking ----------
+def test_the_assessment_forms_substance_use_field_is_sensitive():
+    import json
+
+    from engine.settings import ROOT
+
+    schema = json.loads((ROOT / "forms" / "assessment.schema.json").read_text())
+    assert access.sensitive_fields([schema]) == {"substance_use"}
+
+
+def test_mask_data_hides_a_sensitive_field_at_any_depth_and_keeps_the_rest():
+    data = {"assessment": {"substance_use": "Daily", "coping": "Walks"}, "screening": {"x": 1}}
+    masked = access.mask_data(data, frozenset({"substance_use"}))
+    assert masked == {
+        "assessment": {"substance_use": access.MASKED, "coping": "Walks"},
+        "screening": {"x": 1},
+    }
+    assert data["assessment"]["substance_use"] == "Daily"  # the caller's data is untouched
+
+
+@pytest.mark.parametrize(
+    ("instrument", "answers", "hidden"),
+    [
+        ("cssrs", {"q1": True, "q2": False, "q6": False}, ["q1", "q2", "q6"]),
+        ("phq9", {"q1": 1, "q9": 2}, ["q9"]),
+        ("ahc_hrsn", {"q1": "steady", "q7": 1, "q10": 5}, ["q10", "q7"]),
+        ("gad7", {"q1": 3}, []),
+    ],
+)
+def test_mask_answers_hides_only_the_sensitive_items(instrument, answers, hidden):
+    shown, masked = access.mask_answers(instrument, answers, sensitive=False)
+    assert masked == hidden
+    assert {k for k, v in shown.items() if v is None} == set(hidden)
+    assert access.mask_answers(instrument, answers, sensitive=True) == (answers, [])
+
+
+def test_timeline_details_lose_sensitive_keys_for_readers_off_the_team():
+    details = {"note_id": 4, "body": "Talked about drinking", "sensitive": True}
+    assert access.mask_details(details, sensitive=False) == {
+        "note_id": 4,
+        "body": access.MASKED,
+        "sensitive": True,
+    }
+    assert access.mask_details(details, sensitive=True) == details
