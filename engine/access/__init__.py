@@ -19,7 +19,6 @@ from engine.access.rules import (
     readable_tasks,
     require_case_read,
     require_client_read,
-    sees_sensitive,
 )
 from engine.access.services import (
     DEFAULT_BREAK_GLASS_MINUTES,
@@ -54,6 +53,5 @@ __all__ = [
     "record_refusal",
     "require_case_read",
     "require_client_read",
-    "sees_sensitive",
     "sensitive_fields",
 ]

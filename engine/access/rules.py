@@ -4,7 +4,11 @@ A user reads a case when they are a supervisor or admin, on its care team (the p
 social worker included), the holder (assignee) of one of its tasks, or hold a role whose
 queue has one of its open tasks unclaimed — without that last one nobody could open queued
 work before claiming it. Anyone else needs break-glass: a stated reason, time-limited, and
-reported. Who reads the sensitive sections is narrower (see `sees_sensitive`)."""
+reported.
+
+Who sees the sensitive sections (engine/access/masking.py) is narrower: the care team, task
+holders and supervisors (`CaseAccess.sensitive`); not a queue reader, an admin off the team
+or a break-glass reader, who see the outcome (risk level, band, flags) but not the answers."""
 
 from __future__ import annotations
 
@@ -206,14 +210,6 @@ def require_case_read(
     if access is None:
         raise RecordAccessDenied(case_id=case.id, client_id=case.client_id, category=category)
     return case, access
-
-
-def sees_sensitive(session: Session, *, user: User, case_id: int, now: datetime) -> bool:
-    case = session.get(Case, case_id)
-    if case is None:
-        return False
-    access = case_access(session, user=user, case=case, now=now)
-    return access is not None and access.sensitive
 
 
 def require_client_read(session: Session, *, user: User, client_id: int, now: datetime) -> None:
