@@ -270,6 +270,7 @@ def test_a_status_the_caller_may_not_set_is_403(api, draft, who, status, code):
 
 @pytest.mark.parametrize("who", ["cm", "supervisor", "admin"])
 def test_case_managers_supervisors_and_admins_may_set_statuses(api, draft, who):
+    api.join_team(draft["case_id"], "cm", "case_manager")
     resp = set_status(api, draft["id"], who, status="cancelled", reason=REASON)
     assert resp.status_code == 200, resp.get_json()
 
@@ -463,3 +464,9 @@ def test_a_resource_search_needs_a_need_and_a_sane_age(api, query):
 def test_resource_search_is_for_people_who_work_on_cases(api):
     assert api.get("/api/v1/resources?need=food", "nobody").status_code == 403
     assert api.get("/api/v1/resources?need=food", "nurse").status_code == 200
+
+
+def test_a_worker_off_the_care_team_cannot_change_a_referral(api, sent):
+    resp = set_status(api, sent["id"], status="accepted", who="sw2")
+    assert resp.status_code == 403
+    assert resp.get_json()["error"]["code"] == "not_on_care_team"
