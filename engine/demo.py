@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine import accounts, cases, inbox, instances, screenings, timers
 from engine.accounts.models import User
 from engine.calendar import DEFAULT_SITE, Site, add_business_days, is_business_day
+from engine.cases import team as care_team
 from engine.cases.models import Client
 from engine.clock import Clock, FrozenClock
 from engine.demo_forms import *  # noqa: F403  (sample data is part of the demo's API)
@@ -50,6 +51,9 @@ DEMO_USERS = (
     ("morgan", "Morgan Lee", ("supervisor",), False),
     ("admin", "Site Administrator", ("admin",), False),
 )
+
+
+DEMO_TEAM = (("kim", "nurse"), ("jordan", "case_manager"))
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,18 @@ def run_demo(
                 site=site,
             )
             echo(f"{name}: case {case.id} opened by {worker.username}")
+            # The ward nurse and the case manager join every demo team; the physician stays
+            # off, so the demo shows break-glass too.
+            for username, case_role in DEMO_TEAM:
+                if username in users:
+                    care_team.add_to_team(
+                        session,
+                        case=case,
+                        actor=worker,
+                        clock=when,
+                        case_role=case_role,
+                        username=username,
+                    )
             for step, data in demo.steps:
                 _run_step(session, case, step, data, users=users, clock=when, site=site, echo=echo)
                 when.advance(STEP_GAP)

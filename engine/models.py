@@ -1,5 +1,6 @@
 """Imports every model so Base.metadata is complete (for Alembic and tests)."""
 
+from engine.access.models import BreakGlassGrant
 from engine.accounts.models import ApiToken, Role, User, UserRole
 from engine.assessments.models import Assessment
 from engine.audit.models import AuditEvent
@@ -16,6 +17,7 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "Base",
+    "BreakGlassGrant",
     "CareTeamMember",
     "Case",
     "Client",

@@ -17,14 +17,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit
+from engine.access import (
+    CaseAccess,
+    mask_answers,
+    mask_details,
+    readable_cases,
+    record_list_read,
+)
 from engine.accounts.models import User
 from engine.assessments.models import Assessment
 from engine.cases.models import Case, Client
-from engine.cases.services import get_case, view_case
+from engine.cases.services import read_case, view_instance
+from engine.cases.team import TeamEntry, can_change_team, team_of
 from engine.clock import Clock
 from engine.definitions.models import ProcessDefinition
 from engine.definitions.services import get_definition
-from engine.errors import NotFound
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.instances.services import describe_instance
@@ -259,6 +266,14 @@ class TimelineItem:
 
 
 @dataclass(frozen=True)
+class ScreenAnswers:
+    """One screening's item answers as this reader may see them."""
+
+    answers: dict[str, Any]
+    hidden: list[str]  # items masked for this reader
+
+
+@dataclass(frozen=True)
 class CaseOverview:
     case: Case
     client: Client
@@ -269,11 +284,17 @@ class CaseOverview:
     timeline: list[TimelineItem]
     assessments: list[Assessment]
     pathways: list[PathwayView]
+    access: CaseAccess
+    answers: dict[int, ScreenAnswers]  # by assessment id
+    care_team: list[TeamEntry]
+    can_change_team: bool
 
 
 def case_overview(session: Session, *, case_id: int, actor: User, clock: Clock) -> CaseOverview:
-    """Everything the case page shows. Audited as a view of the client's record."""
-    case = view_case(session, case_id=case_id, actor=actor, clock=clock)
+    """Everything the case page shows, masked for this reader. Audited as a view of the
+    client's record; RecordAccessDenied for a reader outside the rule."""
+    read = read_case(session, case_id=case_id, actor=actor, clock=clock)
+    case, granted = read.case, read.access
     tasks = list(
         session.scalars(
             select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.id)
@@ -296,7 +317,11 @@ def case_overview(session: Session, *, case_id: int, actor: User, clock: Clock) 
     task_names = {t.id: t.name for t in tasks}
     timeline = [
         TimelineItem(
-            e.at, e.actor, e.action, dict(e.details or {}), task_names.get(e.task_id or -1)
+            e.at,
+            e.actor,
+            e.action,
+            mask_details(e.details or {}, sensitive=granted.sensitive),
+            task_names.get(e.task_id or -1),
         )
         for e in events
     ]
@@ -323,6 +348,15 @@ def case_overview(session: Session, *, case_id: int, actor: User, clock: Clock) 
         timeline=timeline,
         assessments=assessments,
         pathways=[pathway_view(session, i) for i in instances],
+        access=granted,
+        answers={
+            a.id: ScreenAnswers(
+                *mask_answers(a.instrument, a.answers or {}, sensitive=granted.sensitive)
+            )
+            for a in assessments
+        },
+        care_team=team_of(session, case),
+        can_change_team=can_change_team(session, case=case, actor=actor),
     )
 
 
@@ -347,12 +381,14 @@ def _team(session: Session, case: Case, tasks: list[HumanTask]) -> list[TeamMemb
     ]
 
 
-def instance_for_diagram(session: Session, *, instance_id: int) -> PathwayView:
+def instance_for_diagram(
+    session: Session, *, instance_id: int, actor: User, clock: Clock
+) -> PathwayView:
+    """A pathway's diagram data: a read of its case's record (rule and audit of
+    view_instance)."""
+    view_instance(session, instance_id=instance_id, actor=actor, clock=clock)
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None:
-        raise NotFound("No such process instance.", code="instance_not_found")
-    if instance.case_id is not None:
-        get_case(session, instance.case_id)
+    assert instance is not None  # view_instance raised NotFound otherwise
     return pathway_view(session, instance)
 
 
@@ -363,10 +399,21 @@ def definition_xml(session: Session, definition_id: int) -> tuple[str, str, Proc
 
 
 def find_cases(
-    session: Session, *, name: str | None = None, status: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    actor: User,
+    clock: Clock,
+    name: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
 ) -> list[Case]:
-    """Newest first, optionally by client name (given or family, any part) and status."""
-    stmt = select(Case).join(Client, Client.id == Case.client_id)
+    """The cases this reader may read (engine.access), newest first, optionally by client
+    name (given or family, any part) and status. One audit row per list or search."""
+    stmt = (
+        select(Case)
+        .join(Client, Client.id == Case.client_id)
+        .where(readable_cases(actor, now=clock.now()))
+    )
     if name:
         pattern = f"%{name.lower()}%"
         stmt = stmt.where(
@@ -376,7 +423,15 @@ def find_cases(
         )
     if status:
         stmt = stmt.where(Case.status == status)
-    return list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))
+    rows = list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))
+    record_list_read(
+        session,
+        actor=actor,
+        at=clock.now(),
+        case_ids=[c.id for c in rows],
+        search=bool(name or status),
+    )
+    return rows
 
 
 def open_task_counts(session: Session, case_ids: Iterable[int]) -> dict[int, int]:

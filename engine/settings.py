@@ -26,6 +26,8 @@ class Settings:
     demo_password: str | None = None
     # Live workflows a process keeps between commands (engine.instances.live); 0 turns it off.
     live_workflows: int = 256
+    # How long a break-glass grant lets its user read a case outside their care team.
+    break_glass_minutes: int = 60
     testing: bool = False
 
 
@@ -38,8 +40,9 @@ _ENV = {
     "holiday_subdivision": "CAREBRIDGE_HOLIDAY_SUBDIVISION",
     "demo_password": "CAREBRIDGE_DEMO_PASSWORD",
     "live_workflows": "CAREBRIDGE_LIVE_WORKFLOWS",
+    "break_glass_minutes": "CAREBRIDGE_BREAK_GLASS_MINUTES",
 }
-_INTEGERS = {"live_workflows"}
+_INTEGERS = {"live_workflows", "break_glass_minutes"}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"

@@ -17,7 +17,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import access, audit
 from engine.accounts.models import User
 from engine.accounts.services import users_with_role
 from engine.cases.models import Case, Client
@@ -145,6 +145,7 @@ class TaskDetail:
     can_work: bool  # open, and the actor may complete it (the API's `can_complete`)
     can_reassign: bool
     candidates: list[User]  # who may take it over
+    case_access: access.CaseAccess | None = None  # how the reader may read the task's case
 
     @property
     def instructions(self) -> str | None:
@@ -179,12 +180,23 @@ def view_task(
     of the client's record; `record_view=False` is for re-reading a task the same request
     already shows (a form sent back with errors)."""
     task = instances.get_task(session, task_id)
-    if not can_see(actor, task):
+    granted: access.CaseAccess | None = None
+    if task.case_id is not None:
+        # A task of a case is part of the client's record: the record-level rule decides.
+        _, granted = access.require_case_read(
+            session, user=actor, case_id=task.case_id, now=clock.now()
+        )
+    elif not can_see(actor, task):
         raise Forbidden("This task belongs to another team's work.", code="cannot_view_task")
     instance = instances.get_instance(session, task.instance_id)
     definition = instance.definition
     forms = definition.forms or {}
     ready = _ready_task(instance, task)
+    workable = task.status == "open" and can_work(actor, task)
+    data = dict(ready.data) if ready else {}
+    if granted is not None and not (granted.sensitive or workable):
+        # Whoever works the task needs what it is about; other readers see it masked.
+        data = access.mask_data(data, access.sensitive_fields(forms.values()))
     case = session.get(Case, task.case_id) if task.case_id is not None else None
     client = session.get(Client, task.client_id) if task.client_id is not None else None
     assignee = session.get(User, task.assignee_id) if task.assignee_id is not None else None
@@ -203,7 +215,15 @@ def view_task(
             client_id=task.client_id,
             instance_id=task.instance_id,
             task_id=task.id,
-            details={"bpmn_id": task.bpmn_id},
+            details={
+                "bpmn_id": task.bpmn_id,
+                **({"access": str(granted.basis)} if granted is not None else {}),
+                **(
+                    {"break_glass": True}
+                    if granted is not None and granted.basis is access.Basis.BREAK_GLASS
+                    else {}
+                ),
+            },
         )
     row = InboxRow.of(task, client.display_name if client is not None else None)
     return TaskDetail(
@@ -215,12 +235,13 @@ def view_task(
         form_schema=_schema(forms, task.form),
         ui_schema=_schema(forms, task.ui_form),
         instructions_template=(ready.instructions or ready.documentation) if ready else None,
-        data=dict(ready.data) if ready else {},
+        data=data,
         assignee=assignee,
         completed_by=completed_by,
-        can_work=task.status == "open" and can_work(actor, task),
+        can_work=workable,
         can_reassign=reassign,
         candidates=users_with_role(session, task.role) if reassign and task.role else [],
+        case_access=granted,
     )
 
 

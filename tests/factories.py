@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import factory
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import Role, User
-from engine.cases.models import Client
+from engine.cases.models import CareTeamMember, Client
 
 _ALL: list[type[SQLAlchemyModelFactory]] = []
 
@@ -67,6 +67,16 @@ class ClientFactory(_Base):
     birth_date = date(1960, 5, 17)
     mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
     do_not_contact = False
+
+
+class CareTeamMemberFactory(_Base):
+    """A user on a case's care team: CareTeamMemberFactory(case_id=..., user_id=...)."""
+
+    class Meta:
+        model = CareTeamMember
+
+    case_role = "other"
+    added_at = factory.LazyFunction(lambda: datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
 
 
 def client_payload(**overrides: Any) -> dict[str, Any]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import OperationalError
+from flask_login import current_user
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from engine import access
 from engine.errors import CareBridgeError, Conflict, ErrorKind
+from web import deps
+
+log = logging.getLogger(__name__)
 
 STATUS = {
     ErrorKind.BAD_REQUEST: 400,
@@ -44,14 +50,45 @@ def _someone_else(code: str) -> Conflict:
     return Conflict("Someone else changed this at the same time. Reload and try again.", code=code)
 
 
+def _audit_refusal(exc: CareBridgeError) -> None:
+    """Every refused attempt leaves an audit row, in a transaction of its own: the
+    request's transaction has rolled back with the refusal."""
+    who = current_user.user if current_user and current_user.is_authenticated else None
+    try:
+        with deps.sessions().begin() as session:
+            access.record_refusal(
+                session,
+                actor=who,
+                at=deps.clock().now(),
+                action=f"{request.method} {request.path}"[:300],
+                category=getattr(exc, "category", "access"),
+                case_id=getattr(exc, "case_id", None),
+                client_id=getattr(exc, "client_id", None),
+                code=exc.code,
+            )
+    except SQLAlchemyError:
+        # The refusal stands either way; a database that cannot take the row must not turn
+        # a 403 into a 500. The log keeps what the trail could not.
+        log.exception("could not audit a refused %s %s", request.method, request.path)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CareBridgeError)
     def domain_error(exc: CareBridgeError):  # type: ignore[no-untyped-def]
         status = STATUS[exc.kind]
+        if status == 403:
+            _audit_refusal(exc)
         if wants_json():
             return jsonify(error_body(exc.code, exc.public_message, exc.details)), status
         return render_template(
-            "error.html", status=status, message=exc.public_message, details=exc.details
+            "error.html",
+            status=status,
+            message=exc.public_message,
+            details=exc.details,
+            # A case page refused by the record-level rule offers break-glass access.
+            break_glass_case=getattr(exc, "case_id", None)
+            if isinstance(exc, access.RecordAccessDenied)
+            else None,
         ), status
 
     @app.errorhandler(StaleDataError)

@@ -75,6 +75,14 @@ class AuditTag(StrEnum):
     USER_LOGIN_FAILED = "user:login_failed"
     TOKEN_CREATED = "user:token:created"  # noqa: S105  (an audit tag, not a secret)
     AUDIT_VIEWED = "audit:viewed"
+    # Record-level access (engine.access): reads outside a case page, refusals, break-glass.
+    CASE_LIST_VIEWED = "case:list:viewed"
+    INSTANCE_VIEWED = "instance:viewed"
+    ACCESS_REFUSED = "access:refused"
+    BREAK_GLASS = "case:break_glass"
+    TEAM_MEMBER_ADDED = "case:team:added"
+    TEAM_MEMBER_REMOVED = "case:team:removed"
+    BREAK_GLASS_REPORT_VIEWED = "report:break_glass:viewed"
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import access, audit
 from engine.accounts.models import User
 from engine.calendar import DEFAULT_SITE, Site
+from engine.cases import team
 from engine.cases.models import Case, Client
 from engine.clock import Clock
 from engine.errors import Conflict, Invalid, NotFound
@@ -115,6 +116,7 @@ def open_case(
     )
     session.add(case)
     session.flush()
+    _opener_joins_team(session, case, actor, now)
     audit.record(
         session,
         audit.AuditTag.CASE_OPENED,
@@ -131,6 +133,36 @@ def open_case(
     return case, started
 
 
+# The account role of whoever opens a case -> their role on its care team.
+_OPENER_CASE_ROLE = {
+    "nurse": "nurse",
+    "physician": "attending_physician",
+    "case_manager": "case_manager",
+}
+
+
+def _opener_joins_team(session: Session, case: Case, actor: User, now: datetime) -> None:
+    """Whoever opens a case (other than its primary social worker, and supervisors and
+    admins, who read every case) joins its care team: they referred the client and must be
+    able to follow up on their own referral."""
+    if case.primary_social_worker_id == actor.id or actor.has_role(*access.MANAGERS):
+        return
+    role = next((r for k, r in _OPENER_CASE_ROLE.items() if actor.has_role(k)), "other")
+    member = team.add_member(
+        session, case_id=case.id, case_role=role, at=now, added_by_id=actor.id, user_id=actor.id
+    )
+    audit.record(
+        session,
+        audit.AuditTag.TEAM_MEMBER_ADDED,
+        actor=instances.actor_of(actor),
+        at=now,
+        category="care_team",
+        case_id=case.id,
+        client_id=case.client_id,
+        details={"member_id": member.id, "case_role": role, "user_id": actor.id},
+    )
+
+
 def get_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id)
     if case is None:
@@ -138,14 +170,26 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def view_case(
-    session: Session, *, case_id: int, actor: User, clock: Clock, reason: str | None = None
-) -> Case:
-    """Read a case for a person: always leaves an audit row (who viewed this client)."""
-    case = get_case(session, case_id)
-    details: dict[str, Any] = {}
-    if reason:
-        details["break_glass"] = True  # the reason text itself stays out of the audit details
+@dataclass(frozen=True)
+class CaseRead:
+    """A case as one person may read it: why they may, and whether they see its sensitive
+    sections (engine.access)."""
+
+    case: Case
+    access: access.CaseAccess
+
+
+def read_case(
+    session: Session, *, case_id: int, actor: User, clock: Clock, section: str = "case"
+) -> CaseRead:
+    """Read a case for a person under the record-level rule (NotFound, RecordAccessDenied).
+    Always leaves an audit row (who viewed this client, which part, on what basis)."""
+    case, granted = access.require_case_read(session, user=actor, case_id=case_id, now=clock.now())
+    details: dict[str, Any] = {"access": str(granted.basis)}
+    if section != "case":
+        details["section"] = section
+    if granted.basis is access.Basis.BREAK_GLASS:
+        details["break_glass"] = True
     audit.record(
         session,
         audit.AuditTag.CASE_VIEWED,
@@ -156,7 +200,14 @@ def view_case(
         client_id=case.client_id,
         details=details,
     )
-    return case
+    return CaseRead(case, granted)
+
+
+def view_case(
+    session: Session, *, case_id: int, actor: User, clock: Clock, section: str = "case"
+) -> Case:
+    """read_case, when only the case is needed."""
+    return read_case(session, case_id=case_id, actor=actor, clock=clock, section=section).case
 
 
 def instances_for_case(session: Session, case_id: int) -> list[ProcessInstance]:
@@ -177,11 +228,55 @@ class TimelineEntry:
     details: dict[str, Any]
 
 
-def timeline(session: Session, case_id: int) -> list[TimelineEntry]:
+def timeline(session: Session, case_id: int, *, sensitive: bool = False) -> list[TimelineEntry]:
+    """The case's events, oldest first; details masked unless the reader sees sensitive
+    sections. The caller has checked that the reader may read the case (read_case)."""
     get_case(session, case_id)
     events = audit.events_for_case(session, case_id, limit=1000)
-    return [TimelineEntry(e.at, e.actor, e.action, e.details) for e in reversed(events)]
+    return [
+        TimelineEntry(
+            e.at, e.actor, e.action, access.mask_details(e.details or {}, sensitive=sensitive)
+        )
+        for e in reversed(events)
+    ]
 
 
-def list_cases(session: Session, *, limit: int = 100) -> list[Case]:
-    return list(session.scalars(select(Case).order_by(Case.id.desc()).limit(limit)))
+def list_cases(session: Session, *, actor: User, clock: Clock, limit: int = 100) -> list[Case]:
+    """The newest cases this person may read; the list read is audited (ids shown)."""
+    rows = list(
+        session.scalars(
+            select(Case)
+            .where(access.readable_cases(actor, now=clock.now()))
+            .order_by(Case.id.desc())
+            .limit(limit)
+        )
+    )
+    access.record_list_read(
+        session, actor=actor, at=clock.now(), case_ids=[c.id for c in rows], search=False
+    )
+    return rows
+
+
+def view_instance(
+    session: Session, *, instance_id: int, actor: User, clock: Clock
+) -> instances.InstanceView:
+    """A process instance's progress read by a person: a read of its case's record when it
+    has one (rule and audit as read_case); an instance without a case is not a client's
+    record and is left to the caller's role check."""
+    instance = instances.get_instance(session, instance_id)
+    if instance.case_id is not None:
+        case, granted = access.require_case_read(
+            session, user=actor, case_id=instance.case_id, now=clock.now()
+        )
+        audit.record(
+            session,
+            audit.AuditTag.INSTANCE_VIEWED,
+            actor=instances.actor_of(actor),
+            at=clock.now(),
+            category="case_record",
+            case_id=case.id,
+            client_id=case.client_id,
+            instance_id=instance.id,
+            details={"access": str(granted.basis)},
+        )
+    return instances.describe_instance(session, instance_id)

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from engine import access
 from engine.accounts.models import User
 from engine.cases.models import Client
 from engine.errors import BadRequest
@@ -114,9 +115,11 @@ def _branches(user: User, view: str, now: datetime) -> list[list[ColumnElement[b
     if view == "all":
         if manager:
             return [[]]
-        # Mine, plus my roles' tasks held by anyone (or no one) else.
+        # Mine, plus my roles' tasks held by anyone (or no one) else, of the cases I may
+        # read (engine.access): a colleague's client off my care team is not listed.
         others = or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id != user.id)
-        return [mine, *([HumanTask.role == role, others] for role in roles)]
+        readable = access.readable_tasks(user, now=now)
+        return [mine, *([HumanTask.role == role, others, readable] for role in roles)]
     raise BadRequest(f"Unknown view {view!r}; use one of {', '.join(VIEWS)}.", code="bad_view")
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import access, audit
 from engine.accounts.models import User
 from engine.cases.models import Client
 from engine.clock import Clock
@@ -53,6 +53,8 @@ def record_consent(
         raise Invalid("The consent needs attention.", code="invalid_consent", details=errors)
     if session.get(Client, client_id) is None:
         raise NotFound("No such client.", code="client_not_found")
+    if actor is not None:  # a person writes only to a record they may read
+        access.require_client_read(session, user=actor, client_id=client_id, now=now)
     consent = Consent(
         client_id=client_id,
         recipient=recipient.strip(),
@@ -82,6 +84,10 @@ def revoke_consent(
     consent = session.get(Consent, consent_id, with_for_update=True)
     if consent is None:
         raise NotFound("No such consent.", code="consent_not_found")
+    if actor is not None:
+        access.require_client_read(
+            session, user=actor, client_id=consent.client_id, now=clock.now()
+        )
     if consent.revoked_at is not None:
         raise Conflict("This consent was already revoked.", code="consent_revoked")
     now = clock.now()
@@ -109,6 +115,7 @@ def view_consents(session: Session, *, client_id: int, actor: User, clock: Clock
     """A client's consents read by a person: part of the client's record, so audited."""
     if session.get(Client, client_id) is None:
         raise NotFound("No such client.", code="client_not_found")
+    access.require_client_read(session, user=actor, client_id=client_id, now=clock.now())
     consents = consents_for_client(session, client_id)
     audit.record(
         session,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import access, audit
 from engine.accounts.models import User
 from engine.clock import Clock
 from engine.errors import NotFound
@@ -36,6 +36,8 @@ def view_referral(session: Session, *, referral_id: int, actor: User, clock: Clo
     """Read a referral for a person: its history is part of the client's record, so every
     read leaves an audit row (ids only)."""
     referral = get_referral(session, referral_id)
+    if referral.case_id is not None:
+        access.require_case_read(session, user=actor, case_id=referral.case_id, now=clock.now())
     audit.record(
         session,
         audit.AuditTag.REFERRAL_VIEWED,

@@ -11,14 +11,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import instruments
+from engine import access, instruments
 from engine.accounts.models import User
 from engine.assessments import services as assessments
 from engine.assessments.models import Assessment
 from engine.calendar import DEFAULT_SITE, Site
-from engine.cases.models import Case
 from engine.clock import Clock
-from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.errors import Conflict, Forbidden, Invalid
 from engine.inbox.models import HumanTask
 from engine.instances import services as instances
 from engine.instances.models import ProcessInstance
@@ -51,9 +50,11 @@ def screen_now(
     written when it raises. The caller commits."""
     if not actor.has_role(*SCREENING_ROLES):
         raise Forbidden("Only the care team may screen a client.", code="role_required")
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound("No such case.", code="case_not_found")
+    # Whoever may read the case's record may screen it (team, task holders, queue roles,
+    # supervisors, break-glass); NotFound or RecordAccessDenied otherwise.
+    case, _ = access.require_case_read(
+        session, user=actor, case_id=case_id, now=clock.now(), category="screening"
+    )
     if case.status != "open":
         raise Conflict("This case is closed: reopen it before screening.", code="case_closed")
     result = _score(instrument, answers)

@@ -39,7 +39,7 @@ def screen_now(drive, case, instrument, answers, actor=None):
         case_id=case.id,
         instrument=instrument,
         answers=answers,
-        actor=actor or drive.team.nurse,
+        actor=actor or drive.team.worker,
         clock=drive.clock,
         site=drive.site,
     )

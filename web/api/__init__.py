@@ -38,6 +38,9 @@ def _authenticate() -> None:
 def _check_cookie_post() -> None:
     if request.mimetype == "application/json":
         return
+    if request.method == "DELETE" and not request.get_data():
+        # No page can send a cross-site DELETE without a CORS preflight, which we never grant.
+        return
     if request.mimetype == "multipart/form-data":
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()  # a 400 CSRFError unless X-CSRFToken carries the session's token
@@ -54,6 +57,9 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     definitions,
     misc,
     openapi,
+    openapi_access,
     referrals,
+    reports,
     tasks,
+    team,
 )

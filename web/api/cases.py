@@ -8,7 +8,7 @@ from typing import Any
 from flask import url_for
 from sqlalchemy.orm import Session
 
-from engine import assessments, cases, definitions, inbox, screenings, tasks_view
+from engine import access, assessments, cases, definitions, inbox, screenings, tasks_view
 from engine.errors import Invalid
 from web import deps
 from web.api import bp
@@ -38,7 +38,24 @@ def _client_json(client: cases.Client) -> dict[str, Any]:
     }
 
 
-def case_json(session: Session, case: cases.Case, now: datetime) -> dict[str, Any]:
+def _assessment_json(a: Any, sensitive: bool) -> dict[str, Any]:
+    answers, hidden = access.mask_answers(a.instrument, a.answers or {}, sensitive=sensitive)
+    return {
+        "instrument": a.instrument,
+        "version": a.version,
+        "score": a.score,
+        "band": a.band,
+        "flags": list(a.flags or []),
+        "risk_level": a.risk_level,
+        "administered_at": iso(a.administered_at),
+        "answers": answers,
+        "masked_items": hidden,
+    }
+
+
+def case_json(
+    session: Session, case: cases.Case, now: datetime, *, sensitive: bool = False
+) -> dict[str, Any]:
     tasks = tasks_view.summarize_tasks(session, inbox.tasks_for_case(session, case.id))
     worker = case.primary_social_worker
     return {
@@ -61,15 +78,7 @@ def case_json(session: Session, case: cases.Case, now: datetime) -> dict[str, An
             for i in cases.instances_for_case(session, case.id)
         ],
         "assessments": [
-            {
-                "instrument": a.instrument,
-                "version": a.version,
-                "score": a.score,
-                "band": a.band,
-                "flags": list(a.flags or []),
-                "risk_level": a.risk_level,
-                "administered_at": iso(a.administered_at),
-            }
+            _assessment_json(a, sensitive)
             for a in assessments.assessments_for_case(session, case.id)
         ],
     }
@@ -106,7 +115,7 @@ def open_case() -> Any:
             "id": case.id,
             "case_id": case.id,
             "instance_id": started.instance.id,
-            "case": case_json(session, case, clock.now()),
+            "case": case_json(session, case, clock.now(), sensitive=True),
         }
     deps.committed()
     return payload, 201, {"Location": url_for("api.get_case", case_id=case.id)}
@@ -117,8 +126,18 @@ def get_case(case_id: int) -> Any:
     require_roles(*CASE_ROLES)
     clock = deps.clock()
     with transaction() as session:
-        case = cases.view_case(session, case_id=case_id, actor=user(), clock=clock)
-        return {"case": case_json(session, case, clock.now())}
+        read = cases.read_case(session, case_id=case_id, actor=user(), clock=clock)
+        body = case_json(session, read.case, clock.now(), sensitive=read.access.sensitive)
+        body["access"] = access_json(read.access)
+        return {"case": body}
+
+
+def access_json(granted: access.CaseAccess) -> dict[str, Any]:
+    return {
+        "basis": str(granted.basis),
+        "sensitive": granted.sensitive,
+        "break_glass_until": iso(granted.break_glass_until),
+    }
 
 
 @bp.get("/cases/<int:case_id>/timeline")
@@ -126,8 +145,10 @@ def case_timeline(case_id: int) -> Any:
     require_roles(*CASE_ROLES)
     with transaction() as session:
         # The timeline is part of the client's record: reading it is a view like any other.
-        cases.view_case(session, case_id=case_id, actor=user(), clock=deps.clock())
-        events = cases.timeline(session, case_id)
+        read = cases.read_case(
+            session, case_id=case_id, actor=user(), clock=deps.clock(), section="timeline"
+        )
+        events = cases.timeline(session, case_id, sensitive=read.access.sensitive)
     return {
         "events": [
             {"at": iso(e.at), "actor": e.actor, "action": e.action, "details": e.details}
@@ -160,3 +181,32 @@ def screen_now(case_id: int) -> Any:
         }
     deps.committed()
     return payload, 201
+
+
+@bp.post("/cases/<int:case_id>/break-glass")
+def break_glass(case_id: int) -> Any:
+    require_roles(*CASE_ROLES)
+    body = json_body()
+    with transaction() as session:
+        grant = access.break_glass(
+            session,
+            case_id=case_id,
+            reason=body.get("reason"),
+            actor=user(),
+            clock=deps.clock(),
+            minutes=deps.deps().settings.break_glass_minutes,
+        )
+        payload = {"grant": grant_json(grant, user().username)}
+    return payload, 201
+
+
+def grant_json(grant: access.BreakGlassGrant, username: str) -> dict[str, Any]:
+    return {
+        "id": grant.id,
+        "case_id": grant.case_id,
+        "client_id": grant.client_id,
+        "user": username,
+        "reason": grant.reason,
+        "granted_at": iso(grant.granted_at),
+        "expires_at": iso(grant.expires_at),
+    }

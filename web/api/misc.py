@@ -16,7 +16,9 @@ from web.api.common import int_arg, iso, json_body, require_roles, transaction, 
 def get_instance(instance_id: int) -> Any:
     require_roles(*CASE_ROLES)
     with transaction() as session:
-        view = instances.describe_instance(session, instance_id)
+        view = cases.view_instance(
+            session, instance_id=instance_id, actor=user(), clock=deps.clock()
+        )
         i = view.instance
         return {
             "instance": {

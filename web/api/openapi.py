@@ -288,6 +288,8 @@ SCHEMAS: dict[str, Any] = {
                     "flags",
                     "risk_level",
                     "administered_at",
+                    "answers",
+                    "masked_items",
                 ],
                 instrument=STR,
                 version=STR,
@@ -296,7 +298,25 @@ SCHEMAS: dict[str, Any] = {
                 flags={"type": "array", "items": STR},
                 risk_level=NULL_STR,
                 administered_at=DATETIME,
+                answers={
+                    **ANY_OBJ,
+                    "description": "Item answers; a sensitive item is null for a reader "
+                    "off the care team (suicide-risk items, AHC q7-q10).",
+                },
+                masked_items={"type": "array", "items": STR},
             ),
+        },
+        access={
+            **_obj(
+                ["basis", "sensitive", "break_glass_until"],
+                basis={
+                    "type": "string",
+                    "enum": ["manager", "care_team", "task_holder", "queue", "break_glass"],
+                },
+                sensitive=BOOL,
+                break_glass_until=NULL_DATETIME,
+            ),
+            "description": "Why the reader may read this case (GET only).",
         },
     ),
     "CaseCreated": _obj(

@@ -12,7 +12,7 @@ from typing import Any
 from flask import request
 from sqlalchemy.orm import Session
 
-from engine import cases, referrals
+from engine import access, cases, referrals
 from engine.errors import BadRequest, Invalid
 from web import deps
 from web.api import bp
@@ -106,7 +106,9 @@ def case_referrals(case_id: int) -> Any:
     require_roles(*CASE_ROLES)
     with transaction() as session:
         # The referrals are part of the client's record: reading them is a view of the case.
-        cases.view_case(session, case_id=case_id, actor=user(), clock=deps.clock())
+        cases.view_case(
+            session, case_id=case_id, actor=user(), clock=deps.clock(), section="referrals"
+        )
         return {
             "referrals": [referral_json(r) for r in referrals.referrals_for_case(session, case_id)]
         }
@@ -128,6 +130,9 @@ def set_referral_status(referral_id: int) -> Any:
     status = body.get("status")
     referrals.require_can_set_status(user(), status)
     with transaction() as session:
+        # Staff change a referral only on a case whose record they may read.
+        case_id = referrals.get_referral(session, referral_id).case_id
+        access.require_case_read(session, user=user(), case_id=case_id, now=deps.clock().now())
         results = referrals.record_status(
             session,
             referral_id=referral_id,

@@ -9,6 +9,16 @@ bp = Blueprint("pages", __name__)
 
 def register(app: Flask) -> None:
     # Imported for their side effect: each module adds its views to bp.
-    from web.pages import admin, cases, common, inbox, login, screenings, tasks  # noqa: F401
+    from web.pages import (  # noqa: F401
+        admin,
+        cases,
+        common,
+        inbox,
+        login,
+        reports,
+        screenings,
+        tasks,
+        team,
+    )
 
     app.register_blueprint(bp)

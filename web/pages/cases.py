@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from engine import cases, instruments, pages_view, screenings, tasks_view
 from engine.audit import AuditTag
+from engine.cases.models import CARE_TEAM_ROLES
 from engine.errors import CareBridgeError, Conflict, Invalid
 from web import deps, formrender
 from web.auth import login_required, require_roles
@@ -71,6 +72,13 @@ ACTION_LABELS = {
     AuditTag.USER_LOGIN_FAILED: "Sign-in failed",
     AuditTag.TOKEN_CREATED: "API token created",
     AuditTag.AUDIT_VIEWED: "Audit trail viewed",
+    AuditTag.CASE_LIST_VIEWED: "Case list viewed",
+    AuditTag.INSTANCE_VIEWED: "Pathway viewed",
+    AuditTag.ACCESS_REFUSED: "Access refused",
+    AuditTag.BREAK_GLASS: "Break-glass access",
+    AuditTag.TEAM_MEMBER_ADDED: "Care-team member added",
+    AuditTag.TEAM_MEMBER_REMOVED: "Care-team member removed",
+    AuditTag.BREAK_GLASS_REPORT_VIEWED: "Break-glass report viewed",
 }
 
 
@@ -80,7 +88,9 @@ def case_list() -> str:
     name = request.args.get("q", "").strip()[:120]
     status = request.args.get("status", "").strip()
     with deps.sessions().begin() as session:
-        rows = pages_view.find_cases(session, name=name or None, status=status or None)
+        rows = pages_view.find_cases(
+            session, actor=g.user, clock=deps.clock(), name=name or None, status=status or None
+        )
         counts = pages_view.open_task_counts(session, [c.id for c in rows])
     return render_template("pages/cases.html", cases=rows, counts=counts, q=name, status=status)
 
@@ -208,6 +218,7 @@ def case(case_id: int) -> str:
         for e in overview.timeline
     ]
     titles = {a.instrument: _instrument_title(a.instrument) for a in overview.assessments}
+    holders = {e.user.id for e in overview.care_team if e.user is not None}
     return render_template(
         "pages/case.html",
         o=overview,
@@ -220,6 +231,8 @@ def case(case_id: int) -> str:
         or bool((overview.case.flags or {}).get("do_not_contact")),
         can_screen=g.user.has_role(*screenings.SCREENING_ROLES),
         screen_instruments=instruments.list_instruments(),
+        others=[m for m in overview.team if m.user_id not in holders],
+        team_roles=CARE_TEAM_ROLES,
     )
 
 
@@ -228,7 +241,9 @@ def case(case_id: int) -> str:
 def instance_diagram(instance_id: int) -> Response:
     """The pathway's diagram(s) and which elements are completed, active or waiting."""
     with deps.sessions().begin() as session:
-        view = pages_view.instance_for_diagram(session, instance_id=instance_id)
+        view = pages_view.instance_for_diagram(
+            session, instance_id=instance_id, actor=g.user, clock=deps.clock()
+        )
         definition = view.definition
         files = dict(definition.files)
         main = definition.main_file

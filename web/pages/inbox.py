@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import g, render_template, request
 
-from engine import pages_view, tasks_view
+from engine import access, pages_view, tasks_view
 from engine.inbox import counts as count_views
 from engine.inbox import list_tasks
 from engine.inbox.queries import COUNT_CAP
@@ -45,6 +47,12 @@ def inbox() -> str:
         counts = count_views(session, user=g.user, now=now)
         types = pages_view.task_types(session)
         names = tasks_view.usernames(session, [r.assignee_id for r in page.rows], display=True)
+        # Supervisors are told of break-glass use where they look first.
+        glass = (
+            access.break_glass_count(session, since=now - timedelta(hours=24))
+            if g.user.has_role(*access.MANAGERS)
+            else 0
+        )
     filters = {"view": view, "sort": sort, "client": client, "type": task_type}
     return render_template(
         "pages/inbox.html",
@@ -61,4 +69,5 @@ def inbox() -> str:
         task_type=task_type,
         after=after,
         now=now,
+        break_glass_uses=glass,
     )

@@ -34,7 +34,10 @@ def _fields(key: str) -> list[formrender.Field]:
 def _page(case_id: int, key: str, values: Any, errors: dict[str, str], status: int = 200) -> Any:
     instrument = _instrument(key)
     with deps.sessions().begin() as session:
-        client = cases.get_case(session, case_id).client.display_name
+        case = cases.view_case(
+            session, case_id=case_id, actor=g.user, clock=deps.clock(), section="screening"
+        )
+        client = case.client.display_name
     return (
         render_template(
             "pages/screen.html",

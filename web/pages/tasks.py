@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import inbox, instances, tasks_view
+from engine import access, inbox, instances, tasks_view
 from engine.errors import Conflict, Invalid
 from engine.forms import field_errors
 from web import deps, formrender
@@ -73,7 +73,12 @@ def _previous_text(
     if not isinstance(previous, dict):
         return {}
     text = {f.name for top in fields for f in top.walk() if f.widget in ("text", "textarea")}
-    return {k: v for k, v in formrender.initial_values(previous).items() if k in text}
+    # A masked value (engine.access) is never carried into a form, where it would be saved.
+    return {
+        k: v
+        for k, v in formrender.initial_values(previous).items()
+        if k in text and access.MASKED not in v
+    }
 
 
 def _summary(fields: list[formrender.Field], errors: Mapping[str, str]) -> list[dict[str, str]]:

@@ -90,6 +90,12 @@ class Api:
         assert resp.status_code == 200, resp.get_json()
         return resp.get_json()["case"]
 
+    def join_team(self, case_id: int, who: str, case_role: str = "other") -> None:
+        """Put a user on the case's care team through the API (as an admin)."""
+        body = {"user": self.users[who].username, "case_role": case_role}
+        resp = self.post(f"/api/v1/cases/{case_id}/team", "admin", body)
+        assert resp.status_code == 201, resp.get_json()
+
     def open_task(self, case_id: int, bpmn_id: str, who: str = "admin") -> dict[str, Any]:
         tasks = [
             t

@@ -117,6 +117,7 @@ def test_get_case_lists_tasks_and_instances(api):
 
 def test_each_case_view_leaves_an_audit_row_visible_in_the_audit_api(api):
     opened = api.open_case()
+    api.join_team(opened["id"], "nurse", "nurse")
     api.case(opened["id"])
     api.case(opened["id"], "nurse")
     events = api.get(f"/api/v1/audit?case={opened['id']}", "admin").get_json()["events"]

@@ -130,6 +130,7 @@ def test_a_care_plan_need_shows_as_a_draft_referral(api, draft):
 
 
 def test_listing_a_cases_referrals_is_an_audited_case_view(api, session, draft):
+    api.join_team(draft["case_id"], "nurse", "nurse")
     before = actions(session, case_id=draft["case_id"]).count(AuditTag.CASE_VIEWED)
     api.get(f"/api/v1/cases/{draft['case_id']}/referrals", "nurse")
     after = actions(session, case_id=draft["case_id"]).count(AuditTag.CASE_VIEWED)
@@ -140,8 +141,11 @@ def test_referrals_of_an_unknown_case_is_404(api):
     assert api.get("/api/v1/cases/999999/referrals").status_code == 404
 
 
-@pytest.mark.parametrize(("who", "status"), [("nurse", 200), ("admin", 200), ("nobody", 403)])
-def test_clinical_roles_and_admin_read_referrals(api, draft, who, status):
+@pytest.mark.parametrize(
+    ("who", "status"), [("nurse", 200), ("admin", 200), ("sw2", 403), ("nobody", 403)]
+)
+def test_the_care_team_and_admin_read_referrals_others_do_not(api, draft, who, status):
+    api.join_team(draft["case_id"], "nurse", "nurse")
     assert api.get(f"/api/v1/cases/{draft['case_id']}/referrals", who).status_code == status
     assert api.get(f"/api/v1/referrals/{draft['id']}", who).status_code == status
 
@@ -165,6 +169,7 @@ def test_a_referral_has_its_history_and_legal_next_statuses(api, sent):
 
 
 def test_reading_a_referral_is_audited_with_its_id_only(api, session, draft):
+    api.join_team(draft["case_id"], "nurse", "nurse")
     api.get(f"/api/v1/referrals/{draft['id']}", "nurse")
     [row] = session.scalars(
         select(AuditEvent).where(AuditEvent.action == AuditTag.REFERRAL_VIEWED)
@@ -265,6 +270,7 @@ def test_a_status_the_caller_may_not_set_is_403(api, draft, who, status, code):
 
 @pytest.mark.parametrize("who", ["cm", "supervisor", "admin"])
 def test_case_managers_supervisors_and_admins_may_set_statuses(api, draft, who):
+    api.join_team(draft["case_id"], "cm", "case_manager")
     resp = set_status(api, draft["id"], who, status="cancelled", reason=REASON)
     assert resp.status_code == 200, resp.get_json()
 
@@ -302,7 +308,9 @@ def test_recording_a_consent_is_201_with_a_one_year_default(api, session, clock)
 
 
 def test_a_recorded_consent_is_listed_and_the_read_audited(api, session):
-    client_id = api.open_case()["case"]["client"]["id"]
+    opened = api.open_case()
+    client_id = opened["case"]["client"]["id"]
+    api.join_team(opened["id"], "nurse", "nurse")
     record_consent(api, client_id, recipient="Food Bank", scope="referral")
     resp = api.get(f"/api/v1/clients/{client_id}/consents", "nurse")
     assert resp.status_code == 200
@@ -362,9 +370,16 @@ def test_revoking_an_unknown_consent_is_404(api):
     assert api.post("/api/v1/consents/999999/revoke", "sw").status_code == 404
 
 
-@pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("nobody", 403), ("cm", 201)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("nurse", 403), ("nobody", 403), ("cm", 201), ("sw2", 403)]
+)
 def test_who_may_record_consent(api, who, status):
-    client_id = api.open_case()["case"]["client"]["id"]
+    """A case manager on the team records consent; a nurse never; a worker off the team
+    may not write to a record they may not read."""
+    opened = api.open_case()
+    client_id = opened["case"]["client"]["id"]
+    api.join_team(opened["id"], "nurse", "nurse")
+    api.join_team(opened["id"], "cm", "case_manager")
     assert record_consent(api, client_id, who, recipient="Food Bank").status_code == status
 
 
@@ -449,3 +464,9 @@ def test_a_resource_search_needs_a_need_and_a_sane_age(api, query):
 def test_resource_search_is_for_people_who_work_on_cases(api):
     assert api.get("/api/v1/resources?need=food", "nobody").status_code == 403
     assert api.get("/api/v1/resources?need=food", "nurse").status_code == 200
+
+
+def test_a_worker_off_the_care_team_cannot_change_a_referral(api, sent):
+    resp = set_status(api, sent["id"], status="accepted", who="sw2")
+    assert resp.status_code == 403
+    assert resp.get_json()["error"]["code"] == "not_on_care_team"

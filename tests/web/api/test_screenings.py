@@ -12,7 +12,7 @@ PHQ9_ITEM9 = {f"q{i}": 0 for i in range(1, 9)} | {"q9": 1}
 TASK_FIELDS_USED = {"id", "name", "bpmn_id", "case_id", "role", "assignee", "priority", "due_at"}
 
 
-def screen(api, case_id, instrument, answers, who="nurse"):
+def screen(api, case_id, instrument, answers, who="sw"):
     return api.post(
         f"/api/v1/cases/{case_id}/screenings", who, {"instrument": instrument, "answers": answers}
     )

@@ -155,15 +155,25 @@ def test_a_nurse_cannot_open_or_complete_a_social_work_task(worker, as_user, ope
     assert nurse.post(f"/tasks/{task.id}", data=INTAKE).status_code == 403
 
 
-def test_a_colleague_of_the_role_can_read_but_not_complete_a_held_task(
+def test_a_colleague_on_the_care_team_can_read_but_not_complete_a_held_task(
     worker, as_user, open_case
 ) -> None:
-    _, task = open_case(worker)
-    colleague = as_user(factories.SocialWorkerFactory())
+    case_id, task = open_case(worker)
+    member = factories.SocialWorkerFactory()
+    factories.CareTeamMemberFactory(case_id=case_id, user_id=member.id)
+    colleague = as_user(member)
     html = colleague.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "Alex Rivera holds this task" in html
     assert 'id="task-form"' not in html
     assert colleague.post(f"/tasks/{task.id}", data=INTAKE).status_code == 403
+
+
+def test_a_colleague_of_the_role_off_the_care_team_cannot_read_a_held_task(
+    worker, as_user, open_case
+) -> None:
+    _, task = open_case(worker)
+    colleague = as_user(factories.SocialWorkerFactory())
+    assert colleague.get(f"/tasks/{task.id}").status_code == 403
 
 
 def test_a_supervisor_reassigns_to_a_user_with_the_role(
