@@ -27,6 +27,13 @@ class Settings:
     # Live workflows a process keeps between commands (engine.instances.live); 0 turns it off.
     live_workflows: int = 256
     testing: bool = False
+    # Alerts (engine.notifications): e-mail over SMTP and a signed paging webhook.
+    smtp_url: str | None = None  # smtp://host:port (smtps:// for TLS, user:password@ optional)
+    mail_from: str = "carebridge@localhost"
+    paging_webhook_url: str | None = None
+    paging_webhook_secret: str | None = None
+    public_url: str = "http://127.0.0.1:5000"  # links in e-mails
+    notify_max_attempts: int = 10
 
 
 _ENV = {
@@ -38,8 +45,14 @@ _ENV = {
     "holiday_subdivision": "CAREBRIDGE_HOLIDAY_SUBDIVISION",
     "demo_password": "CAREBRIDGE_DEMO_PASSWORD",
     "live_workflows": "CAREBRIDGE_LIVE_WORKFLOWS",
+    "smtp_url": "CAREBRIDGE_SMTP_URL",
+    "mail_from": "CAREBRIDGE_MAIL_FROM",
+    "paging_webhook_url": "CAREBRIDGE_PAGING_WEBHOOK_URL",
+    "paging_webhook_secret": "CAREBRIDGE_PAGING_WEBHOOK_SECRET",
+    "public_url": "CAREBRIDGE_PUBLIC_URL",
+    "notify_max_attempts": "CAREBRIDGE_NOTIFY_MAX_ATTEMPTS",
 }
-_INTEGERS = {"live_workflows"}
+_INTEGERS = {"live_workflows", "notify_max_attempts"}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"

@@ -86,18 +86,19 @@ def test_high_risk_screen_alerts_the_on_call_worker_in_the_same_command(drive, o
     assert alert.process_key == "crisis_intervention"
 
 
-def test_safety_precautions_go_to_the_nurse_queue_at_stat(drive, on_call):
+def test_safety_precautions_without_a_nurse_on_call_go_to_the_supervisor_at_stat(drive, on_call):
+    # A stat task is never left in a queue (issue 10): the supervisor holds it as safety net.
     precautions = drive.open_tasks(crisis_case(drive))["safety_precautions"]
     assert (precautions.role, precautions.assignee_id, precautions.priority) == (
         "nurse",
-        None,
+        drive.team.supervisor.id,
         "stat",
     )
 
 
-def test_without_anyone_on_call_the_alert_stays_with_the_primary_worker(drive):
+def test_without_anyone_on_call_the_alert_goes_to_the_supervisor(drive):
     alert = drive.open_tasks(crisis_case(drive))["acknowledge_crisis"]
-    assert alert.assignee_id == drive.team.worker.id
+    assert alert.assignee_id == drive.team.supervisor.id
 
 
 def test_only_the_on_call_worker_may_acknowledge(drive, on_call):
