@@ -17,7 +17,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import alarms, audit
+from engine.alarms.form import ESCALATION_FORM
 from engine.accounts.models import User
 from engine.accounts.services import users_with_role
 from engine.cases.models import Case, Client
@@ -41,6 +42,7 @@ class TaskSummary(InboxRow):
     """An inbox row with its assignee's username resolved: what the API shows of a task."""
 
     assignee: str | None  # username
+    acknowledged_by: str | None  # username
 
 
 _ROW_FIELDS = tuple(f.name for f in fields(InboxRow))
@@ -67,13 +69,21 @@ def _client_names(session: Session, client_ids: Iterable[int | None]) -> dict[in
     return {cid: f"{given} {family}" for cid, given, family in rows}
 
 
-def _summary(row: InboxRow, assignee: str | None) -> TaskSummary:
-    return TaskSummary(**{name: getattr(row, name) for name in _ROW_FIELDS}, assignee=assignee)
+def _summary(row: InboxRow, names: Mapping[int, str]) -> TaskSummary:
+    return TaskSummary(
+        **{name: getattr(row, name) for name in _ROW_FIELDS},
+        assignee=names.get(row.assignee_id) if row.assignee_id is not None else None,
+        acknowledged_by=(
+            names.get(row.acknowledged_by_id) if row.acknowledged_by_id is not None else None
+        ),
+    )
 
 
 def summarize_tasks(session: Session, tasks: Sequence[HumanTask | InboxRow]) -> list[TaskSummary]:
     """Summaries in the given order, with names resolved in two queries for the whole list."""
-    names = usernames(session, (t.assignee_id for t in tasks))
+    names = usernames(
+        session, [i for t in tasks for i in (t.assignee_id, t.acknowledged_by_id)]
+    )
     clients = _client_names(session, [t.client_id for t in tasks if isinstance(t, HumanTask)])
     rows = [
         t
@@ -81,9 +91,7 @@ def summarize_tasks(session: Session, tasks: Sequence[HumanTask | InboxRow]) -> 
         else InboxRow.of(t, clients.get(t.client_id) if t.client_id is not None else None)
         for t in tasks
     ]
-    return [
-        _summary(r, names.get(r.assignee_id) if r.assignee_id is not None else None) for r in rows
-    ]
+    return [_summary(r, names) for r in rows]
 
 
 def summarize_task(session: Session, task: HumanTask) -> TaskSummary:
@@ -133,7 +141,7 @@ class TaskDetail:
     summary: TaskSummary
     case: Case | None
     client: Client | None
-    definition: ProcessDefinition
+    definition: ProcessDefinition | None  # None for a task without a workflow (escalation)
     form_schema: dict[str, Any] | None
     ui_schema: dict[str, Any] | None
     # The diagram's Jinja template and the READY task's data it speaks of (the data also
@@ -144,6 +152,7 @@ class TaskDetail:
     completed_by: User | None
     can_work: bool  # open, and the actor may complete it (the API's `can_complete`)
     can_reassign: bool
+    can_acknowledge: bool  # open stat work not yet acknowledged, and the actor may
     candidates: list[User]  # who may take it over
 
     @property
@@ -171,6 +180,14 @@ def _schema(forms: Mapping[str, Any], name: str | None) -> dict[str, Any] | None
     return schema if isinstance(schema, dict) else None
 
 
+def _may_acknowledge(session: Session, actor: User, task: HumanTask) -> bool:
+    if task.status != "open" or task.acknowledged_at is not None:
+        return False
+    if task.priority != "stat" and task.kind != "escalation":
+        return False
+    return can_work(actor, task) or alarms.can_acknowledge(session, actor, task)
+
+
 def view_task(
     session: Session, *, task_id: int, actor: User, clock: Clock, record_view: bool = True
 ) -> TaskDetail:
@@ -181,10 +198,14 @@ def view_task(
     task = instances.get_task(session, task_id)
     if not can_see(actor, task):
         raise Forbidden("This task belongs to another team's work.", code="cannot_view_task")
-    instance = instances.get_instance(session, task.instance_id)
-    definition = instance.definition
-    forms = definition.forms or {}
-    ready = _ready_task(instance, task)
+    definition: ProcessDefinition | None = None
+    forms: Mapping[str, Any] = {}
+    ready = None
+    if task.instance_id is not None:
+        instance = instances.get_instance(session, task.instance_id)
+        definition = instance.definition
+        forms = definition.forms or {}
+        ready = _ready_task(instance, task)
     case = session.get(Case, task.case_id) if task.case_id is not None else None
     client = session.get(Client, task.client_id) if task.client_id is not None else None
     assignee = session.get(User, task.assignee_id) if task.assignee_id is not None else None
@@ -208,17 +229,19 @@ def view_task(
     row = InboxRow.of(task, client.display_name if client is not None else None)
     return TaskDetail(
         task=task,
-        summary=_summary(row, assignee.username if assignee is not None else None),
+        summary=_summary(row, usernames(session, [task.assignee_id, task.acknowledged_by_id])),
         case=case,
         client=client,
         definition=definition,
-        form_schema=_schema(forms, task.form),
+        # An escalation task has no workflow: its small form is the alarm's own.
+        form_schema=ESCALATION_FORM if task.kind == "escalation" else _schema(forms, task.form),
         ui_schema=_schema(forms, task.ui_form),
         instructions_template=(ready.instructions or ready.documentation) if ready else None,
         data=dict(ready.data) if ready else {},
         assignee=assignee,
         completed_by=completed_by,
         can_work=task.status == "open" and can_work(actor, task),
+        can_acknowledge=_may_acknowledge(session, actor, task),
         can_reassign=reassign,
         candidates=users_with_role(session, task.role) if reassign and task.role else [],
     )
