@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import alarms, audit
-from engine.alarms.form import ESCALATION_FORM
 from engine.accounts.models import User
 from engine.accounts.services import users_with_role
+from engine.alarms.form import ESCALATION_FORM
 from engine.cases.models import Case, Client
 from engine.clock import Clock
 from engine.definitions import services as definitions
@@ -81,9 +81,7 @@ def _summary(row: InboxRow, names: Mapping[int, str]) -> TaskSummary:
 
 def summarize_tasks(session: Session, tasks: Sequence[HumanTask | InboxRow]) -> list[TaskSummary]:
     """Summaries in the given order, with names resolved in two queries for the whole list."""
-    names = usernames(
-        session, [i for t in tasks for i in (t.assignee_id, t.acknowledged_by_id)]
-    )
+    names = usernames(session, [i for t in tasks for i in (t.assignee_id, t.acknowledged_by_id)])
     clients = _client_names(session, [t.client_id for t in tasks if isinstance(t, HumanTask)])
     rows = [
         t

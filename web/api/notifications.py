@@ -8,8 +8,8 @@ from engine import cases, notifications
 from engine.errors import BadRequest
 from web import deps
 from web.api import bp
-from web.api.common import int_arg, iso, require_roles, transaction, user
 from web.api.cases import CASE_ROLES
+from web.api.common import int_arg, iso, require_roles, transaction, user
 
 
 @bp.get("/notifications")
