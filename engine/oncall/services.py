@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,7 +45,7 @@ def parse_time(value: object, field: str) -> tuple[datetime | None, dict[str, st
         return None, {"field": field, "message": "Not an ISO 8601 date and time."}
     if when.tzinfo is None:
         return None, {"field": field, "message": "Add the UTC offset (e.g. -05:00 or Z)."}
-    return when, None
+    return when.astimezone(UTC), None
 
 
 @dataclass(frozen=True)

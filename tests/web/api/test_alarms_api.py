@@ -1,0 +1,66 @@
+"""POST /tasks/<id>/acknowledge and GET /notifications?case=<id>."""
+
+from __future__ import annotations
+
+from tests.web.api.conftest import HIGH_RISK_CSSRS, Api
+
+
+def _crisis(api: Api) -> tuple[dict, dict]:
+    opened = api.through_assessment(cssrs=HIGH_RISK_CSSRS)
+    return opened, api.open_task(opened["id"], "acknowledge_crisis")
+
+
+def test_a_colleague_of_the_role_acknowledges_a_stat_task_held_by_someone_else(api, clock):
+    _, task = _crisis(api)
+    assert task["assignee"] == "morgan"  # nobody on call: the supervisor holds it
+    resp = api.post(f"/api/v1/tasks/{task['id']}/acknowledge", "sw2")
+    assert resp.status_code == 200
+    body = resp.get_json()["task"]
+    assert body["acknowledged_by"] == "sam"
+    assert body["acknowledged_at"] == clock.now().isoformat()
+
+
+def test_someone_outside_the_role_and_the_care_team_gets_403(api):
+    _, task = _crisis(api)
+    resp = api.post(f"/api/v1/tasks/{task['id']}/acknowledge", "nurse")
+    assert resp.status_code == 403
+    assert resp.get_json()["error"]["code"] == "cannot_acknowledge"
+
+
+def test_a_second_acknowledgement_returns_the_first(api, clock):
+    _, task = _crisis(api)
+    api.post(f"/api/v1/tasks/{task['id']}/acknowledge", "sw2")
+    clock.advance(minutes=1)
+    again = api.post(f"/api/v1/tasks/{task['id']}/acknowledge", "supervisor")
+    assert again.status_code == 200
+    assert again.get_json()["task"]["acknowledged_by"] == "sam"
+
+
+def test_a_closed_task_gets_409(api):
+    _, task = _crisis(api)
+    done = api.complete(task["id"], {"response": "at_bedside"}, "supervisor")
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["task"]["acknowledged_by"] == "morgan"
+    resp = api.post(f"/api/v1/tasks/{task['id']}/acknowledge", "sw2")
+    assert resp.status_code == 409
+
+
+def test_notifications_of_a_case_show_their_delivery_state(api):
+    opened, task = _crisis(api)
+    resp = api.get(f"/api/v1/notifications?case={opened['id']}", "supervisor")
+    assert resp.status_code == 200
+    rows = [n for n in resp.get_json()["notifications"] if n["task_id"] == task["id"]]
+    assert {(n["kind"], n["channel"], n["recipient"], n["status"]) for n in rows} == {
+        ("fallback", "email", "morgan", "pending"),
+        ("fallback", "webhook", "morgan", "pending"),
+    }
+    assert {n["attempts"] for n in rows} == {0}
+
+
+def test_notifications_need_a_case(api):
+    assert api.get("/api/v1/notifications", "supervisor").status_code == 400
+
+
+def test_notifications_are_not_for_someone_without_a_clinical_role(api):
+    opened, _ = _crisis(api)
+    assert api.get(f"/api/v1/notifications?case={opened['id']}", "nobody").status_code == 403
