@@ -30,13 +30,17 @@ def night(clock: FrozenClock) -> FrozenClock:
     return clock
 
 
-@pytest.fixture
-def probe(session: Session) -> str:
+def deploy_probe(session: Session) -> str:
     name = "stat_probe.bpmn"
     [deployed] = definitions.deploy(
         session, {name: (FIXTURES / name).read_bytes()}, now=datetime(2026, 1, 1, tzinfo=NEW_YORK)
     )
     return deployed.definition.process_key
+
+
+@pytest.fixture
+def probe(session: Session) -> str:
+    return deploy_probe(session)
 
 
 @pytest.fixture
