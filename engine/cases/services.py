@@ -178,9 +178,17 @@ class TimelineEntry:
 
 
 def timeline(session: Session, case_id: int) -> list[TimelineEntry]:
+    """Oldest first: the audit events, and each alert's delivery state (notification:*)."""
+    from engine import notifications
+
     get_case(session, case_id)
     events = audit.events_for_case(session, case_id, limit=1000)
-    return [TimelineEntry(e.at, e.actor, e.action, e.details) for e in reversed(events)]
+    entries = [TimelineEntry(e.at, e.actor, e.action, e.details) for e in reversed(events)]
+    entries += [
+        TimelineEntry(at, "system", action, details)
+        for at, action, details in notifications.timeline(session, case_id=case_id)
+    ]
+    return sorted(entries, key=lambda e: e.at)
 
 
 def list_cases(session: Session, *, limit: int = 100) -> list[Case]:

@@ -9,7 +9,14 @@ from engine.notifications.outbox import (
     mark_sent,
 )
 from engine.notifications.render import SIGNATURE_HEADER, email, signature, webhook_body
-from engine.notifications.services import alert, channels, configure, configure_from, for_case
+from engine.notifications.services import (
+    alert,
+    channels,
+    configure,
+    configure_from,
+    for_case,
+    timeline,
+)
 
 __all__ = [
     "CHANNELS",
@@ -31,5 +38,6 @@ __all__ = [
     "mark_failed_attempt",
     "mark_sent",
     "signature",
+    "timeline",
     "webhook_body",
 ]

@@ -102,3 +102,25 @@ def configure_from(settings: Settings) -> None:
         if value
     ]
     configure(configured or CHANNELS)
+
+
+def timeline(session: Session, *, case_id: int) -> list[tuple[datetime, str, dict[str, Any]]]:
+    """One case-timeline entry per notification, with its delivery state: (at, action,
+    details), at = when it was sent, else when it was raised."""
+    return [
+        (
+            n.sent_at or n.created_at,
+            f"notification:{n.status}",
+            {
+                "notification_id": n.id,
+                "kind": n.kind,
+                "channel": n.channel,
+                "recipient": recipient,
+                "status": n.status,
+                "attempts": n.attempts,
+                "last_error": n.last_error,
+                "task_id": n.task_id,
+            },
+        )
+        for n, recipient in for_case(session, case_id=case_id)
+    ]

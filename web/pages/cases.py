@@ -9,6 +9,7 @@ from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine import cases, instruments, pages_view, tasks_view
+from engine.alarms.tags import ACKNOWLEDGED, ESCALATED, ESCALATION_CLOSED, ESCALATION_COMPLETED
 from engine.audit import AuditTag
 from engine.errors import CareBridgeError, Conflict, Invalid
 from web import deps, formrender
@@ -71,6 +72,14 @@ ACTION_LABELS = {
     AuditTag.USER_LOGIN_FAILED: "Sign-in failed",
     AuditTag.TOKEN_CREATED: "API token created",
     AuditTag.AUDIT_VIEWED: "Audit trail viewed",
+    # The alarm of stat tasks (engine.alarms) and its notifications' delivery state.
+    ACKNOWLEDGED: "STAT task acknowledged",
+    ESCALATED: "STAT task escalated",
+    ESCALATION_CLOSED: "Escalation closed",
+    ESCALATION_COMPLETED: "Escalation answered",
+    "notification:pending": "Alert waiting to be delivered",
+    "notification:sent": "Alert delivered",
+    "notification:failed": "Alert NOT delivered",
 }
 
 
@@ -170,6 +179,15 @@ def _describe(item: pages_view.TimelineItem, names: dict[int, str]) -> str:
         parts.append(f"“{d['message']}”")
     if d.get("break_glass"):
         parts.append("break-glass access")
+    if d.get("channel"):
+        who = d.get("recipient") or "nobody"
+        parts.append(f"{d['kind']} by {d['channel']} to {who}, {d['attempts']} attempt(s)")
+        if d.get("last_error"):
+            parts.append(str(d["last_error"]))
+    if d.get("reason") and item.action == ESCALATION_CLOSED:
+        parts.append(str(d["reason"]))
+    if d.get("level") and item.action == ESCALATED:
+        parts.append(f"level {d['level']}" + (" (re-alert)" if d.get("re_alert") else ""))
     return " · ".join(parts)
 
 

@@ -64,3 +64,39 @@ def test_notifications_need_a_case(api):
 def test_notifications_are_not_for_someone_without_a_clinical_role(api):
     opened, _ = _crisis(api)
     assert api.get(f"/api/v1/notifications?case={opened['id']}", "nobody").status_code == 403
+
+
+def test_the_case_timeline_shows_each_alert_with_its_delivery_state(api):
+    opened, task = _crisis(api)
+    events = api.get(f"/api/v1/cases/{opened['id']}/timeline", "supervisor").get_json()["events"]
+    alerts = [e for e in events if e["action"].startswith("notification:")]
+    assert {
+        (e["action"], e["details"]["channel"])
+        for e in alerts
+        if e["details"]["task_id"] == task["id"]
+    } == {
+        ("notification:pending", "email"),
+        ("notification:pending", "webhook"),
+    }
+
+
+def test_an_escalation_task_reads_and_completes_through_the_task_api(api, session, clock):
+    from engine import alarms
+
+    _, task = _crisis(api)
+    clock.advance(minutes=15)
+    assert alarms.escalate(session, task_id=task["id"], now=clock.now())
+    session.commit()
+    mine = api.get("/api/v1/tasks?view=mine", "supervisor").get_json()["tasks"]
+    [escalation] = [t for t in mine if t["escalates_task_id"] == task["id"]]
+    assert (escalation["kind"], escalation["priority"], escalation["role"]) == (
+        "escalation",
+        "stat",
+        "supervisor",
+    )
+    detail = api.get(f"/api/v1/tasks/{escalation['id']}", "supervisor").get_json()["task"]
+    assert detail["form_schema"]["required"] == ["action"]
+    done = api.complete(escalation["id"], {"action": "took_over"}, "supervisor")
+    assert done.status_code == 200, done.get_json()
+    original = api.get(f"/api/v1/tasks/{task['id']}", "supervisor").get_json()["task"]
+    assert original["acknowledged_by"] == "morgan"

@@ -98,3 +98,9 @@ def test_a_bad_shift_is_shown_back_with_the_field(as_user, session, worker):
 
 def test_the_rota_page_is_for_managers(as_user, worker):
     assert as_user(worker).get("/admin/on-call").status_code == 403
+
+
+def test_the_case_page_timeline_shows_the_alerts(as_user, stat_task, worker):
+    task, _ = stat_task
+    page = as_user(worker).get(f"/cases/{task.case_id}").get_data(as_text=True)
+    assert page.count("Alert waiting to be delivered") == 2  # e-mail and pager
