@@ -89,3 +89,11 @@ class HumanTask(Base):
     @property
     def is_open(self) -> bool:
         return self.status == "open"
+
+    @property
+    def workflow_task_id(self) -> str:
+        """The workflow task's id. Only an escalation task has none, and no command that
+        drives a workflow ever reaches one (they are found through their instance)."""
+        if self.spiff_task_id is None:
+            raise ValueError(f"human task {self.id} has no workflow task")
+        return self.spiff_task_id

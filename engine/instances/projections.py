@@ -139,7 +139,7 @@ def sync(
     ready = {t.id: t for t in runtime.ready_human_tasks(wf)}
     # The in-session status decides: the caller may have completed a row without flushing it.
     open_by_id = {
-        row.spiff_task_id: row
+        row.workflow_task_id: row
         for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id})
         if row.status == "open"
     }

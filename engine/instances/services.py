@@ -341,7 +341,7 @@ def complete_task(
         step = referrals.before_task_completion(
             session, task=task, wf=wf, data=clean, actor=actor, clock=clock, site=site
         )
-        runtime.complete(wf, task.spiff_task_id, clean, extra={**outcome, **step.extra})
+        runtime.complete(wf, task.workflow_task_id, clean, extra={**outcome, **step.extra})
     task.status = "completed"
     task.completed_at = now
     task.completed_by_id = actor.id

@@ -33,7 +33,7 @@ def _local_input(value: str) -> str:
 @bp.get("/admin/on-call")
 @login_required
 @require_roles(*MANAGERS)
-def on_call() -> str:
+def on_call() -> tuple[str, int] | str:
     return _page()
 
 
