@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 
@@ -18,6 +19,9 @@ from engine.clock import Clock, SystemClock
 from engine.notifications import DeliveryError
 
 log = logging.getLogger("carebridge.notifier")
+
+# Stop sending a claimed batch once this share of its lease has gone (as the timer runner).
+LEASE_BUDGET = 0.5
 
 
 class NotificationSender:
@@ -56,9 +60,34 @@ class NotificationSender:
                     )
                 if not batch:
                     return sent
-                sent += sum(1 for message in batch if self._deliver(message))
+                delivered, untried = self._deliver_batch(batch)
+                sent += delivered
+                if untried:
+                    with self.sessions.begin() as session:
+                        notifications.release(session, message_ids=untried, owner=self.owner)
+                    return sent  # the next pass takes them, once the channel had a rest
 
-    def _deliver(self, message: notifications.Message) -> bool:
+    def _deliver_batch(self, batch: list[notifications.Message]) -> tuple[int, list[int]]:
+        """Send a claimed batch; returns (sent, ids not tried). A row is not tried once the
+        lease budget is spent (another sender could take it after the lease, and send it
+        twice) or once its channel refused a message in this batch (a channel that is down
+        would make every row wait for its timeout)."""
+        deadline = time.monotonic() + self.lease_s * LEASE_BUDGET
+        down: set[str] = set()
+        sent, untried = 0, []
+        for message in batch:
+            if message.channel in down or time.monotonic() > deadline:
+                untried.append(message.id)
+                continue
+            outcome = self._deliver(message)
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "retry":
+                down.add(message.channel)
+        return sent, untried
+
+    def _deliver(self, message: notifications.Message) -> str:
+        """sent | retry (the channel refused: it may be down) | failed (for good)."""
         channel = self.channels.get(message.channel)
         try:
             if channel is None:
@@ -66,18 +95,18 @@ class NotificationSender:
             channel.send(message)
         except DeliveryError as exc:
             self._record_failure(message, str(exc), permanent=exc.permanent)
-            return False
+            return "failed" if exc.permanent else "retry"
         except Exception as exc:  # a bug in a channel must not stop the others
             log.exception("notification %s: channel %s crashed", message.id, message.channel)
             self._record_failure(message, f"{type(exc).__name__}: {exc}", permanent=False)
-            return False
+            return "retry"
         with self.sessions.begin() as session:
             held = notifications.mark_sent(
                 session, message_id=message.id, owner=self.owner, now=self.clock.now()
             )
         if not held:
             log.warning("notification %s was sent after its lease ran out", message.id)
-        return True
+        return "sent"
 
     def _record_failure(
         self, message: notifications.Message, error: str, *, permanent: bool

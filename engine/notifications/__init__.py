@@ -7,6 +7,7 @@ from engine.notifications.outbox import (
     claim_due,
     mark_failed_attempt,
     mark_sent,
+    release,
 )
 from engine.notifications.render import SIGNATURE_HEADER, email, signature, webhook_body
 from engine.notifications.services import (
@@ -37,6 +38,7 @@ __all__ = [
     "for_case",
     "mark_failed_attempt",
     "mark_sent",
+    "release",
     "signature",
     "timeline",
     "webhook_body",

@@ -119,6 +119,23 @@ def mark_sent(session: Session, *, message_id: int, owner: str, now: datetime) -
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
+def release(session: Session, *, message_ids: list[int], owner: str) -> None:
+    """Hand back claimed rows this sender did not try (its lease budget ran out, or their
+    channel just failed): the claim's attempt is not counted, the next pass retakes them."""
+    if not message_ids:
+        return
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.id.in_(message_ids),
+            Notification.lease_owner == owner,
+            Notification.status == "pending",
+        )
+        .values(lease_owner=None, lease_expires_at=None, attempts=Notification.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def backoff(attempts: int) -> timedelta:
     """15 s, 30 s, 1 min, 2 min, … capped at 10 min."""
     return timedelta(seconds=min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_CAP_S))

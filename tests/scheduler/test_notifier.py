@@ -166,3 +166,23 @@ def test_an_unconfigured_channel_fails_loudly_instead_of_waiting(
     assert by_channel["email"].status == "sent"
     assert by_channel["webhook"].status == "failed"
     assert "not configured" in by_channel["webhook"].last_error
+
+
+def test_once_a_channel_refuses_the_rest_of_its_batch_waits_untried(
+    session, sessions, clock, channels, mailbox, pager, stat_alert
+):
+    case, task, supervisor = stat_alert
+    notifications.alert(
+        session,
+        kind="re_alert",
+        task=task,
+        recipient_ids=[supervisor.id],
+        reason="test",
+        now=clock.now(),
+    )
+    session.flush()
+    pager.refuse = 1
+    NotificationSender(sessions, channels, clock=clock).run_due()
+    pages = [n for n in rows(session, task) if n.channel == "webhook"]
+    assert sorted((n.status, n.attempts) for n in pages) == [("pending", 0), ("pending", 1)]
+    assert len(pager.received) == 0
