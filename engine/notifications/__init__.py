@@ -16,6 +16,7 @@ from engine.notifications.services import (
     configure,
     configure_from,
     for_case,
+    status_counts,
     timeline,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "mark_sent",
     "release",
     "signature",
+    "status_counts",
     "timeline",
     "webhook_body",
 ]

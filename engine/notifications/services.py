@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
 from engine.inbox.models import HumanTask
-from engine.notifications.models import CHANNELS, Notification
+from engine.notifications.models import CHANNELS, STATUSES, Notification
 from engine.settings import Settings
 
 _channels: tuple[str, ...] = CHANNELS
@@ -124,3 +124,13 @@ def timeline(session: Session, *, case_id: int) -> list[tuple[datetime, str, dic
         )
         for n, recipient in for_case(session, case_id=case_id)
     ]
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Rows per delivery status (a metrics gauge: a rising `failed` means nobody was reached)."""
+    rows = session.execute(
+        select(Notification.status, func.count()).group_by(Notification.status)
+    ).tuples()
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update(dict(rows.all()))
+    return counts

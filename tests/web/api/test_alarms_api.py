@@ -100,3 +100,11 @@ def test_an_escalation_task_reads_and_completes_through_the_task_api(api, sessio
     assert done.status_code == 200, done.get_json()
     original = api.get(f"/api/v1/tasks/{task['id']}", "supervisor").get_json()["task"]
     assert original["acknowledged_by"] == "morgan"
+
+
+def test_metrics_count_alert_deliveries_by_status(api):
+    _crisis(api)
+    text = api.client.get("/metrics").get_data(as_text=True)
+    assert 'carebridge_notifications{status="failed"} 0.0' in text
+    # Two stat tasks (acknowledgement, precautions), each to the one supervisor, two channels.
+    assert 'carebridge_notifications{status="pending"} 4.0' in text

@@ -104,3 +104,23 @@ def test_the_case_page_timeline_shows_the_alerts(as_user, stat_task, worker):
     task, _ = stat_task
     page = as_user(worker).get(f"/cases/{task.case_id}").get_data(as_text=True)
     assert page.count("Alert waiting to be delivered") == 2  # e-mail and pager
+
+
+def test_a_care_team_member_of_another_role_can_open_and_acknowledge(
+    as_user, stat_task, session, clock
+):
+    from engine.cases import team
+
+    task, _ = stat_task
+    nurse = factories.NurseFactory()
+    team.add_member(
+        session,
+        case_id=task.case_id,
+        case_role="nurse",
+        at=clock.now(),
+        added_by_id=None,
+        user_id=nurse.id,
+    )
+    session.commit()
+    page = as_user(nurse).get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f'action="/tasks/{task.id}/acknowledge"' in page
