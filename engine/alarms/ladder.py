@@ -116,7 +116,7 @@ def _open_escalation(
         instance_id=None,
         spiff_task_id=None,
         bpmn_id=f"escalation_{role}",
-        name=f"Not acknowledged: {original.name}"[:255],
+        name=f"Not acknowledged (case {original.case_id}): {original.name}"[:255],
         process_key=original.process_key,
         lane=None,
         role=role,
