@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import alarms, cases
+from engine import alarms, cases, demo
 from engine.inbox.models import HumanTask
 from tests.engine.alarms.conftest import alerts, stat_case, step_through
 from tests.factories import UserFactory, client_payload
@@ -133,3 +133,15 @@ def test_a_task_that_is_not_stat_has_no_ladder_and_no_alert(session, night, prim
     assert intake.priority != "stat"
     assert intake.next_escalation_at is None
     assert alerts(session, intake) == []
+
+
+def test_a_high_risk_screen_at_3am_on_a_holiday_puts_every_stat_task_before_a_person(drive, night):
+    case = drive.open_case()
+    drive.complete(case, "intake")
+    result = drive.complete(case, "assessment", demo.assessment(cssrs=demo.CSSRS_HIGH))
+    stat = [t for t in result.created_tasks if t.priority == "stat"]
+    assert stat
+    assert all(t.assignee_id == drive.team.supervisor.id for t in stat)
+    assert all(t.next_escalation_at == night.now() + 15 * MINUTE for t in stat)
+    for t in stat:
+        assert {n.channel for n in alerts(drive.session, t)} == {"email", "webhook"}
