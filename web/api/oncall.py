@@ -77,9 +77,9 @@ def add_on_call() -> Any:
         shift = oncall.add_shift(
             session, data=data, actor=instances.actor_of(user()), at=deps.clock().now()
         )
-        names = {shift.user_id: str(data.user).strip()}
-        body_out = {"shift": shift_json(shift, names)}
-    return body_out, 201
+        created = shift_json(shift, {shift.user_id: str(data.user).strip()})
+    # The shift's fields, and the same under "shift" (as other creating routes wrap theirs).
+    return {**created, "shift": created}, 201
 
 
 @bp.delete("/on-call/<int:shift_id>")

@@ -1005,7 +1005,18 @@ PATHS.update(
                 "escalation task, acknowledges the task it escalates. A second acknowledgement "
                 "returns the first.",
                 "tasks",
-                {**TASK_RESPONSE, **_errors(401, 403, 404, 409)},
+                {
+                    "200": _json(
+                        _obj(
+                            ["task", "acknowledged_at", "acknowledged_by"],
+                            task=_ref("Task"),
+                            acknowledged_at=DATETIME,
+                            acknowledged_by={"type": "string", "description": "Username."},
+                        ),
+                        "The task, with who acknowledged it and when.",
+                    ),
+                    **_errors(401, 403, 404, 409),
+                },
                 parameters=[TASK_ID],
             )
         },
@@ -1040,7 +1051,10 @@ PATHS.update(
                 "before it starts).",
                 "on-call",
                 {
-                    "201": _json(_obj(["shift"], shift=SHIFT), "The shift."),
+                    "201": _json(
+                        {"allOf": [SHIFT, _obj(["shift"], shift=SHIFT)]},
+                        "The shift's fields, also under `shift`.",
+                    ),
                     **_errors(400, 401, 403, 422),
                 },
                 requestBody=_body(

@@ -90,8 +90,15 @@ def assign_task(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>/acknowledge")
 def acknowledge_task(task_id: int) -> Any:
     """200 with the task (a second acknowledgement returns the first: who and when), 403 for
-    someone who may not act on it, 409 once it is closed."""
-    return _task_response(task_id, alarms.acknowledge)
+    someone who may not act on it, 409 once it is closed. Who and when are also repeated at
+    the top level, for clients that read only those."""
+    body = _task_response(task_id, alarms.acknowledge)
+    task = body["task"]
+    return {
+        "task": task,
+        "acknowledged_at": task["acknowledged_at"],
+        "acknowledged_by": task["acknowledged_by"],
+    }
 
 
 @bp.post("/tasks/<int:task_id>/complete")

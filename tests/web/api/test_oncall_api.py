@@ -24,7 +24,9 @@ def _add(api: Api, who: str = "supervisor", **changes):
 def test_a_supervisor_adds_a_shift(api):
     resp = _add(api)
     assert resp.status_code == 201
-    shift = resp.get_json()["shift"]
+    body = resp.get_json()
+    shift = body["shift"]
+    assert body["id"] == shift["id"]
     assert (shift["role"], shift["user"]) == ("social_worker", "alex")
     assert shift["starts_at"] == "2026-03-02T13:00:00+00:00"
 
