@@ -261,11 +261,14 @@ def demo(env: Env) -> None:
 @pass_env
 def rebuild_projections(env: Env) -> None:
     """Re-derive the inbox and timer rows of every live instance from its stored state."""
+    from engine import alarms
     from engine.instances.services import rebuild_projections as rebuild
 
     with env.sessions.begin() as session:
         count = rebuild(session, clock=SystemClock(), site=env.site)
+        resumed = alarms.resume(session, now=SystemClock().now())
     click.echo(f"projections rebuilt for {count} live instance(s)")
+    click.echo(f"escalation resumed for {resumed} unacknowledged stat task(s)")
 
 
 @main.group("oncall")

@@ -7,7 +7,7 @@ from engine.alarms.acknowledgement import (
     on_completed,
 )
 from engine.alarms.form import ESCALATION_FORM
-from engine.alarms.ladder import STEP, due, escalate, next_due, start, stop_for_closed
+from engine.alarms.ladder import STEP, due, escalate, next_due, resume, start, stop_for_closed
 
 __all__ = [
     "ESCALATION_FORM",
@@ -19,6 +19,7 @@ __all__ = [
     "escalate",
     "next_due",
     "on_completed",
+    "resume",
     "start",
     "stop_for_closed",
 ]

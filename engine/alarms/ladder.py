@@ -225,3 +225,22 @@ def stop_for_closed(session: Session, tasks: Iterable[HumanTask], *, now: dateti
     for task in tasks:
         if task.next_escalation_at is not None or task.escalation_level:
             close_escalations(session, task, reason="original_closed", now=now)
+
+
+def resume(session: Session, *, now: datetime) -> int:
+    """Start the ladder of open, unacknowledged stat tasks that have none (created before
+    this code, or by a repair): the next step is due at once, and catches up in one go."""
+    stalled = list(
+        session.scalars(
+            select(HumanTask).where(
+                HumanTask.status == "open",
+                HumanTask.kind == "bpmn",
+                HumanTask.priority == "stat",
+                HumanTask.acknowledged_at.is_(None),
+                HumanTask.next_escalation_at.is_(None),
+            )
+        )
+    )
+    for task in stalled:
+        task.next_escalation_at = min(task.created_at + STEP * (task.escalation_level + 1), now)
+    return len(stalled)

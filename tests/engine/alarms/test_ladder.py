@@ -145,3 +145,13 @@ def test_a_high_risk_screen_at_3am_on_a_holiday_puts_every_stat_task_before_a_pe
     assert all(t.next_escalation_at == night.now() + 15 * MINUTE for t in stat)
     for t in stat:
         assert {n.channel for n in alerts(drive.session, t)} == {"email", "webhook"}
+
+
+def test_a_stat_task_without_a_ladder_gets_one_back(session, night, probe, primary, supervisor):
+    _, task = stat_case(session, night, probe, primary)
+    task.next_escalation_at = None  # as a task created before the ladder existed
+    night.advance(hours=2)
+    assert alarms.resume(session, now=night.now()) == 1
+    assert alarms.due(session, now=night.now()) == [task.id]
+    alarms.escalate(session, task_id=task.id, now=night.now())
+    assert [t.role for t in escalation_tasks(session, task)] == ["supervisor", "physician"]
