@@ -93,12 +93,11 @@ def acknowledge(session: Session, *, task_id: int, actor: User, clock: Clock) ->
     if original.acknowledged_at is not None and original is task:
         return task  # the first acknowledgement stands
     now = clock.now()
-    if original.status == "open":
-        record_acknowledgement(session, original, actor=actor, now=now, how="acknowledged")
-    if task is not original and task.acknowledged_at is None:
+    # On an escalation task this also closes it (and its sibling) as resolved.
+    record_acknowledgement(session, original, actor=actor, now=now, how="acknowledged")
+    if task is not original:
         task.acknowledged_at = now
         task.acknowledged_by_id = actor.id
-        close_escalations(session, original, reason="resolved", now=now)
     return task
 
 
