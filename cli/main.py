@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from engine import accounts, audit, definitions, instances, schema
+from engine import accounts, audit, definitions, instances, notifications, schema
 from engine.calendar import Site
 from engine.clock import SystemClock
 from engine.db import make_engine, make_sessionmaker
@@ -23,6 +23,7 @@ class Env:
         self.settings = settings
         self._engine = None
         instances.configure_live_workflows(settings.live_workflows)
+        notifications.configure_from(settings)
 
     @property
     def engine(self):  # type: ignore[no-untyped-def]
@@ -41,6 +42,17 @@ class Env:
 
 
 pass_env = click.make_pass_decorator(Env)
+
+
+def _alert_jobs(env: Env):  # type: ignore[no-untyped-def]
+    """The escalation ladder and the outbox sender, run by every scheduler process."""
+    from scheduler import AlertJobs, EscalationRunner, NotificationSender
+    from scheduler.channels import from_settings
+
+    sender = NotificationSender(
+        env.sessions, from_settings(env.settings), max_attempts=env.settings.notify_max_attempts
+    )
+    return AlertJobs(EscalationRunner(env.sessions), sender)
 
 
 @click.group()
@@ -157,11 +169,14 @@ def serve(env: Env, host: str, port: int) -> None:
     from web import create_app
 
     runner = None
+    alerts = None
     if env.settings.scheduler == "embedded":
         from scheduler import TimerRunner
 
         runner = TimerRunner(env.sessions, site=env.site, lease_s=env.settings.timer_lease_s)
         runner.start()
+        alerts = _alert_jobs(env)
+        alerts.start()
     app = create_app(env.settings, after_commit=runner.nudge if runner else None)
     click.echo(f"CareBridge on http://{host}:{port}/")
     from engine import demo as demo_data
@@ -175,6 +190,8 @@ def serve(env: Env, host: str, port: int) -> None:
     finally:
         if runner:
             runner.stop()
+        if alerts:
+            alerts.stop()
 
 
 @main.command("scheduler")
@@ -190,9 +207,12 @@ def scheduler_cmd(env: Env, sweep: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    alerts = _alert_jobs(env)
     runner.start()
+    alerts.start()
     click.echo(f"scheduler {runner.owner} running; next wake-up {runner.next_wakeup()}")
     stop.wait()
+    alerts.stop()
     runner.stop()
 
 
@@ -241,11 +261,30 @@ def demo(env: Env) -> None:
 @pass_env
 def rebuild_projections(env: Env) -> None:
     """Re-derive the inbox and timer rows of every live instance from its stored state."""
+    from engine import alarms
     from engine.instances.services import rebuild_projections as rebuild
 
     with env.sessions.begin() as session:
         count = rebuild(session, clock=SystemClock(), site=env.site)
+        resumed = alarms.resume(session, now=SystemClock().now())
     click.echo(f"projections rebuilt for {count} live instance(s)")
+    click.echo(f"escalation resumed for {resumed} unacknowledged stat task(s)")
+
+
+@main.group("oncall")
+def oncall_group() -> None:
+    """The on-call rota."""
+
+
+@oncall_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_env
+def oncall_import(env: Env, file: Path) -> None:
+    """Import shifts from a CSV with the header role,username,starts_at,ends_at (times in
+    ISO 8601 with their offset). All or nothing: any bad line and nothing is imported."""
+    from cli.rota import import_csv
+
+    import_csv(env, file)
 
 
 @main.group("audit")

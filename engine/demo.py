@@ -42,6 +42,10 @@ from engine.settings import ROOT
 PASSWORD_FILE = ROOT / "var" / "demo-password.txt"
 STEP_GAP = timedelta(minutes=20)
 
+# Demo users get addresses on a reserved domain (RFC 2606): alerts to them reach a local
+# mail catcher (CAREBRIDGE_SMTP_URL) and nobody else.
+DEMO_MAIL_DOMAIN = "carebridge.example"
+
 DEMO_USERS = (
     ("alex", "Alex Rivera", ("social_worker",), True),
     ("sam", "Sam Okafor", ("social_worker",), False),
@@ -212,9 +216,11 @@ def seed_users(session: Session, *, password: str) -> list[User]:
                 roles=roles,
                 password=password,
                 on_call=on_call,
+                email=f"{username}@{DEMO_MAIL_DOMAIN}",
             )
         else:
             accounts.set_password(user, password)
+            user.email = user.email or f"{username}@{DEMO_MAIL_DOMAIN}"
         users.append(user)
     return users
 

@@ -9,6 +9,8 @@ from engine.db import Base
 from engine.definitions.models import ProcessDefinition
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
+from engine.notifications.models import Notification
+from engine.oncall.models import OnCallShift
 from engine.referrals.models import CommunityResource, Consent, Referral, ReferralEvent
 from engine.timers.models import Timer
 
@@ -24,6 +26,8 @@ __all__ = [
     "CommunityResource",
     "Consent",
     "HumanTask",
+    "Notification",
+    "OnCallShift",
     "ProcessDefinition",
     "ProcessInstance",
     "Referral",

@@ -16,7 +16,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, notifications
 from engine.access import (
     CaseAccess,
     mask_answers,
@@ -325,6 +325,12 @@ def case_overview(session: Session, *, case_id: int, actor: User, clock: Clock) 
         )
         for e in events
     ]
+    # Alerts and their delivery state (engine.notifications) sit among the events.
+    timeline += [
+        TimelineItem(at, "system", action, details, task_names.get(details["task_id"] or -1))
+        for at, action, details in notifications.timeline(session, case_id=case.id)
+    ]
+    timeline.sort(key=lambda item: item.at, reverse=True)
     instances = session.scalars(
         select(ProcessInstance)
         .where(ProcessInstance.case_id == case.id)

@@ -29,6 +29,13 @@ class Settings:
     # How long a break-glass grant lets its user read a case outside their care team.
     break_glass_minutes: int = 60
     testing: bool = False
+    # Alerts (engine.notifications): e-mail over SMTP and a signed paging webhook.
+    smtp_url: str | None = None  # smtp://host:port (smtps:// for TLS, user:password@ optional)
+    mail_from: str = "carebridge@localhost"
+    paging_webhook_url: str | None = None
+    paging_webhook_secret: str | None = None
+    public_url: str = "http://127.0.0.1:5000"  # links in e-mails
+    notify_max_attempts: int = 10
 
 
 _ENV = {
@@ -41,8 +48,14 @@ _ENV = {
     "demo_password": "CAREBRIDGE_DEMO_PASSWORD",
     "live_workflows": "CAREBRIDGE_LIVE_WORKFLOWS",
     "break_glass_minutes": "CAREBRIDGE_BREAK_GLASS_MINUTES",
+    "smtp_url": "CAREBRIDGE_SMTP_URL",
+    "mail_from": "CAREBRIDGE_MAIL_FROM",
+    "paging_webhook_url": "CAREBRIDGE_PAGING_WEBHOOK_URL",
+    "paging_webhook_secret": "CAREBRIDGE_PAGING_WEBHOOK_SECRET",
+    "public_url": "CAREBRIDGE_PUBLIC_URL",
+    "notify_max_attempts": "CAREBRIDGE_NOTIFY_MAX_ATTEMPTS",
 }
-_INTEGERS = {"live_workflows", "break_glass_minutes"}
+_INTEGERS = {"live_workflows", "break_glass_minutes", "notify_max_attempts"}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"

@@ -17,9 +17,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import access, audit
+from engine import access, alarms, audit
 from engine.accounts.models import User
 from engine.accounts.services import users_with_role
+from engine.alarms.form import ESCALATION_FORM
 from engine.cases.models import Case, Client
 from engine.clock import Clock
 from engine.definitions import services as definitions
@@ -41,6 +42,7 @@ class TaskSummary(InboxRow):
     """An inbox row with its assignee's username resolved: what the API shows of a task."""
 
     assignee: str | None  # username
+    acknowledged_by: str | None  # username
 
 
 _ROW_FIELDS = tuple(f.name for f in fields(InboxRow))
@@ -67,13 +69,19 @@ def _client_names(session: Session, client_ids: Iterable[int | None]) -> dict[in
     return {cid: f"{given} {family}" for cid, given, family in rows}
 
 
-def _summary(row: InboxRow, assignee: str | None) -> TaskSummary:
-    return TaskSummary(**{name: getattr(row, name) for name in _ROW_FIELDS}, assignee=assignee)
+def _summary(row: InboxRow, names: Mapping[int, str]) -> TaskSummary:
+    return TaskSummary(
+        **{name: getattr(row, name) for name in _ROW_FIELDS},
+        assignee=names.get(row.assignee_id) if row.assignee_id is not None else None,
+        acknowledged_by=(
+            names.get(row.acknowledged_by_id) if row.acknowledged_by_id is not None else None
+        ),
+    )
 
 
 def summarize_tasks(session: Session, tasks: Sequence[HumanTask | InboxRow]) -> list[TaskSummary]:
     """Summaries in the given order, with names resolved in two queries for the whole list."""
-    names = usernames(session, (t.assignee_id for t in tasks))
+    names = usernames(session, [i for t in tasks for i in (t.assignee_id, t.acknowledged_by_id)])
     clients = _client_names(session, [t.client_id for t in tasks if isinstance(t, HumanTask)])
     rows = [
         t
@@ -81,9 +89,7 @@ def summarize_tasks(session: Session, tasks: Sequence[HumanTask | InboxRow]) -> 
         else InboxRow.of(t, clients.get(t.client_id) if t.client_id is not None else None)
         for t in tasks
     ]
-    return [
-        _summary(r, names.get(r.assignee_id) if r.assignee_id is not None else None) for r in rows
-    ]
+    return [_summary(r, names) for r in rows]
 
 
 def summarize_task(session: Session, task: HumanTask) -> TaskSummary:
@@ -133,7 +139,7 @@ class TaskDetail:
     summary: TaskSummary
     case: Case | None
     client: Client | None
-    definition: ProcessDefinition
+    definition: ProcessDefinition | None  # None for a task without a workflow (escalation)
     form_schema: dict[str, Any] | None
     ui_schema: dict[str, Any] | None
     # The diagram's Jinja template and the READY task's data it speaks of (the data also
@@ -144,6 +150,7 @@ class TaskDetail:
     completed_by: User | None
     can_work: bool  # open, and the actor may complete it (the API's `can_complete`)
     can_reassign: bool
+    can_acknowledge: bool  # open stat work not yet acknowledged, and the actor may
     candidates: list[User]  # who may take it over
     case_access: access.CaseAccess | None = None  # how the reader may read the task's case
 
@@ -172,6 +179,14 @@ def _schema(forms: Mapping[str, Any], name: str | None) -> dict[str, Any] | None
     return schema if isinstance(schema, dict) else None
 
 
+def _may_acknowledge(session: Session, actor: User, task: HumanTask) -> bool:
+    if task.status != "open" or task.acknowledged_at is not None:
+        return False
+    if task.priority != "stat" and task.kind != "escalation":
+        return False
+    return can_work(actor, task) or alarms.can_acknowledge(session, actor, task)
+
+
 def view_task(
     session: Session, *, task_id: int, actor: User, clock: Clock, record_view: bool = True
 ) -> TaskDetail:
@@ -182,16 +197,21 @@ def view_task(
     task = instances.get_task(session, task_id)
     granted: access.CaseAccess | None = None
     if task.case_id is not None:
-        # A task of a case is part of the client's record: the record-level rule decides.
+        # A task of a case is part of the client's record: the record-level rule decides
+        # (the care team, who may acknowledge its stat work, is among its readers).
         _, granted = access.require_case_read(
             session, user=actor, case_id=task.case_id, now=clock.now()
         )
     elif not can_see(actor, task):
         raise Forbidden("This task belongs to another team's work.", code="cannot_view_task")
-    instance = instances.get_instance(session, task.instance_id)
-    definition = instance.definition
-    forms = definition.forms or {}
-    ready = _ready_task(instance, task)
+    definition: ProcessDefinition | None = None
+    forms: Mapping[str, Any] = {}
+    ready = None
+    if task.instance_id is not None:
+        instance = instances.get_instance(session, task.instance_id)
+        definition = instance.definition
+        forms = definition.forms or {}
+        ready = _ready_task(instance, task)
     workable = task.status == "open" and can_work(actor, task)
     data = dict(ready.data) if ready else {}
     if granted is not None and not (granted.sensitive or workable):
@@ -228,17 +248,19 @@ def view_task(
     row = InboxRow.of(task, client.display_name if client is not None else None)
     return TaskDetail(
         task=task,
-        summary=_summary(row, assignee.username if assignee is not None else None),
+        summary=_summary(row, usernames(session, [task.assignee_id, task.acknowledged_by_id])),
         case=case,
         client=client,
         definition=definition,
-        form_schema=_schema(forms, task.form),
+        # An escalation task has no workflow: its small form is the alarm's own.
+        form_schema=ESCALATION_FORM if task.kind == "escalation" else _schema(forms, task.form),
         ui_schema=_schema(forms, task.ui_form),
         instructions_template=(ready.instructions or ready.documentation) if ready else None,
         data=data,
         assignee=assignee,
         completed_by=completed_by,
         can_work=workable,
+        can_acknowledge=_may_acknowledge(session, actor, task),
         can_reassign=reassign,
         candidates=users_with_role(session, task.role) if reassign and task.role else [],
         case_access=granted,

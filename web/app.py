@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import instances
+from engine import instances, notifications
 from engine.calendar import Site
 from engine.clock import Clock, SystemClock
 from engine.db import make_sessionmaker
@@ -29,6 +29,7 @@ def create_app(
 ) -> Flask:
     settings = settings or load_settings()
     instances.configure_live_workflows(settings.live_workflows)
+    notifications.configure_from(settings)
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(
         SECRET_KEY=settings.secret_key,

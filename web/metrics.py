@@ -25,7 +25,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import tasks_view, timers
+from engine import notifications, tasks_view, timers
 from web.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class WorkGauges(Collector):
                 by_role = tasks_view.open_tasks_by_role(session)
                 overdue = tasks_view.overdue_count(session, now=now)
                 lag = timers.timer_lag_seconds(session, now=now)
+                alerts = notifications.status_counts(session)
         except SQLAlchemyError:
             log.exception("metrics: the database did not answer")
             up.add_metric([], 0)
@@ -71,6 +72,14 @@ class WorkGauges(Collector):
         for role, count in sorted(by_role.items()):
             open_tasks.add_metric([role], count)
         yield open_tasks
+        by_status = GaugeMetricFamily(
+            "carebridge_notifications",
+            "Alert deliveries (one per channel) by status: pending, sent, failed.",
+            labels=["status"],
+        )
+        for status, count in alerts.items():
+            by_status.add_metric([status], count)
+        yield by_status
         yield GaugeMetricFamily(
             "carebridge_overdue_tasks", "Open human tasks past their due time.", value=overdue
         )

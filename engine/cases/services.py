@@ -229,16 +229,24 @@ class TimelineEntry:
 
 
 def timeline(session: Session, case_id: int, *, sensitive: bool = False) -> list[TimelineEntry]:
-    """The case's events, oldest first; details masked unless the reader sees sensitive
-    sections. The caller has checked that the reader may read the case (read_case)."""
+    """The case's events and each alert's delivery state (notification:*), oldest first;
+    details masked unless the reader sees sensitive sections. The caller has checked that the
+    reader may read the case (read_case)."""
+    from engine import notifications
+
     get_case(session, case_id)
     events = audit.events_for_case(session, case_id, limit=1000)
-    return [
+    entries = [
         TimelineEntry(
             e.at, e.actor, e.action, access.mask_details(e.details or {}, sensitive=sensitive)
         )
         for e in reversed(events)
     ]
+    entries += [
+        TimelineEntry(at, "system", action, details)
+        for at, action, details in notifications.timeline(session, case_id=case_id)
+    ]
+    return sorted(entries, key=lambda e: e.at)
 
 
 def list_cases(session: Session, *, actor: User, clock: Clock, limit: int = 100) -> list[Case]:

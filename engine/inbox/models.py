@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from engine.db import Base, utcnow
 
 PRIORITIES = ("routine", "urgent", "asap", "stat")
+# bpmn: a user/manual task of a workflow. escalation: a standalone task the alarm ladder
+# creates (engine.alarms) for a stat task nobody acknowledged; it has no workflow behind it.
+KINDS = ("bpmn", "escalation")
 PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 
 if TYPE_CHECKING:
@@ -28,6 +31,8 @@ class HumanTask(Base):
         # The team queue (one role's unclaimed tasks) in due order. Partial: PostgreSQL does not
         # treat `assignee_id IS NULL` as an equality for ordering, so the index above makes it
         # sort every unclaimed task of the role; this one hands the first page over directly.
+        # The alarm ladder's due scan: open stat tasks whose next escalation step is due.
+        Index("ix_human_tasks_next_escalation", "next_escalation_at"),
         Index(
             "ix_human_tasks_team_queue",
             "role",
@@ -39,8 +44,10 @@ class HumanTask(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
-    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20), default="bpmn", server_default="bpmn")
+    # Empty for an escalation task (no workflow behind it).
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(255))
     process_key: Mapped[str] = mapped_column(String(200))
@@ -62,9 +69,31 @@ class HumanTask(Base):
     claimed_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Why a task closed without being completed: `resolved` (an escalation whose task was
+    # acknowledged or completed), `original_closed` (its task was cancelled).
+    closed_reason: Mapped[str | None] = mapped_column(String(40))
+    # How the assignee was chosen when the task was created: rota, on_call_flag, continuity,
+    # fallback (a supervisor as safety net: people of the task's role may still work it).
+    assigned_by: Mapped[str | None] = mapped_column(String(20))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The alarm ladder of a stat task (engine.alarms): the step reached and when the next is due.
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_escalation_at: Mapped[datetime | None]
+    escalates_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"), index=True)
+    # What the person did, for a task without a workflow to hold its form (an escalation).
+    outcome: Mapped[dict[str, Any] | None]
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 
     @property
     def is_open(self) -> bool:
         return self.status == "open"
+
+    @property
+    def workflow_task_id(self) -> str:
+        """The workflow task's id. Only an escalation task has none, and no command that
+        drives a workflow ever reaches one (they are found through their instance)."""
+        if self.spiff_task_id is None:
+            raise ValueError(f"human task {self.id} has no workflow task")
+        return self.spiff_task_id

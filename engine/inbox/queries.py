@@ -56,6 +56,11 @@ class InboxRow:
     due_at: datetime
     created_at: datetime
     status: str
+    kind: str
+    acknowledged_at: datetime | None
+    acknowledged_by_id: int | None
+    escalates_task_id: int | None
+    closed_reason: str | None
 
     @staticmethod
     def of(task: HumanTask, client_name: str | None) -> InboxRow:
@@ -73,6 +78,11 @@ class InboxRow:
             due_at=task.due_at,
             created_at=task.created_at,
             status=task.status,
+            kind=task.kind,
+            acknowledged_at=task.acknowledged_at,
+            acknowledged_by_id=task.acknowledged_by_id,
+            escalates_task_id=task.escalates_task_id,
+            closed_reason=task.closed_reason,
         )
 
     def is_overdue(self, now: datetime) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine import oncall
 from engine.calendar import Site, add_business_days
 from engine.cases.models import Case
 from engine.inbox.models import PRIORITIES, PRIORITY_RANK, HumanTask
@@ -73,31 +74,30 @@ def _due_at(task: runtime.ReadyTask, now: datetime, site: Site) -> datetime:
     return now + runtime.iso_duration(DEFAULT_DUE, now)
 
 
-def _on_call(session: Session, role: str | None) -> int | None:
-    """The on-call member of a role (a crisis must land on one person at once, not a queue)."""
-    from engine.accounts.models import Role, User
-
-    return session.scalar(
-        select(User.id)
-        .join(User.roles)
-        .where(Role.key == role, User.on_call.is_(True), User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
+# Work that cannot wait for someone to look at a queue: it goes to a person at once.
+URGENT = ("stat", "asap")
 
 
 def _assignee(
-    session: Session, case: Case | None, t: runtime.ReadyTask, role: str | None
-) -> int | None:
-    """`assignTo=on_call` sends the task to the role's on-call member; otherwise the case's
-    primary social worker keeps continuity on social_worker lanes; else the role's queue."""
-    if t.properties.get("assignTo") == "on_call":
-        on_call = _on_call(session, role)
-        if on_call is not None:
-            return on_call
+    session: Session,
+    case: Case | None,
+    t: runtime.ReadyTask,
+    *,
+    role: str | None,
+    priority: str,
+    now: datetime,
+) -> tuple[int | None, str | None]:
+    """(holder, how). A stat or asap task goes to whoever is on call for its role now, with
+    safety nets down to every supervisor (engine.oncall.assignment): never to a queue.
+    Otherwise `assignTo=on_call` asks the rota without safety nets; the case's primary social
+    worker keeps continuity on social_worker lanes; else the role's queue."""
+    if priority in URGENT or t.properties.get("assignTo") == "on_call":
+        pick = oncall.pick_for_role(session, role=role, at=now)
+        if pick.assignee_id is not None and (priority in URGENT or pick.how != "fallback"):
+            return pick.assignee_id, pick.how
     if role == "social_worker" and case is not None and case.primary_social_worker_id:
-        return case.primary_social_worker_id
-    return None
+        return case.primary_social_worker_id, "continuity"
+    return None, None
 
 
 def _new_task(
@@ -111,8 +111,8 @@ def _new_task(
     decided_lane = _from_data(t, "laneVariable")
     lane = decided_lane if isinstance(decided_lane, str) and decided_lane.strip() else t.lane
     role = role_for_lane(lane)
-    assignee_id = _assignee(session, case, t, role)
     priority = _priority(t)
+    assignee_id, assigned_by = _assignee(session, case, t, role=role, priority=priority, now=now)
     return HumanTask(
         instance_id=instance.id,
         spiff_task_id=t.id,
@@ -125,6 +125,7 @@ def _new_task(
         client_id=case.client_id if case is not None else None,
         status="open",
         assignee_id=assignee_id,
+        assigned_by=assigned_by,
         claimed_at=now if assignee_id else None,
         priority=priority,
         priority_rank=PRIORITY_RANK[priority],
@@ -164,7 +165,7 @@ def sync(
     ready = {t.id: t for t in runtime.ready_human_tasks(wf)}
     # The in-session status decides: the caller may have completed a row without flushing it.
     open_by_id = {
-        row.spiff_task_id: row
+        row.workflow_task_id: row
         for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id})
         if row.status == "open"
     }

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, referrals
+from engine import alarms, audit, referrals
 from engine.accounts.models import User
 from engine.assessments import services as assessments
 from engine.calendar import DEFAULT_SITE, Site, add_business_days
@@ -186,6 +186,9 @@ def _save(
             "Someone else changed this pathway at the same time. Reload and try again.",
             code="stale_instance",
         ) from exc
+    # Alarm hook points (the lead may move them onto TaskCreated/TaskCancelled events).
+    alarms.start(session, result.created, now=now)
+    alarms.stop_for_closed(session, result.cancelled, now=now)
     for task in result.created:
         _audit_instance(
             session,
@@ -319,7 +322,10 @@ def complete_task(
     from engine.forms import validate
     from engine.inbox.permissions import require_can_work
 
-    task, instance = _lock_task_and_instance(session, task_id)
+    try:
+        task, instance = _lock_task_and_instance(session, task_id)
+    except NotFound:
+        return _complete_standalone(session, task_id=task_id, data=data, actor=actor, clock=clock)
     require_open(task)
     require_can_work(actor, task)
     schema = instance.definition.forms.get(task.form) if task.form else None
@@ -335,12 +341,13 @@ def complete_task(
         step = referrals.before_task_completion(
             session, task=task, wf=wf, data=clean, actor=actor, clock=clock, site=site
         )
-        runtime.complete(wf, task.spiff_task_id, clean, extra={**outcome, **step.extra})
+        runtime.complete(wf, task.workflow_task_id, clean, extra={**outcome, **step.extra})
     task.status = "completed"
     task.completed_at = now
     task.completed_by_id = actor.id
     if task.assignee_id is None:
         task.assignee_id = actor.id
+    alarms.on_completed(session, task, actor=actor, now=now)  # alarm hook point (TaskCompleted)
     who = actor_of(actor)
     _audit_instance(
         session,
@@ -392,6 +399,21 @@ def _close_case_when_its_pathway_ends(
         client_id=case.client_id,
         details={"instance_id": instance.id},
     )
+
+
+def _complete_standalone(
+    session: Session, *, task_id: int, data: Mapping[str, Any], actor: User, clock: Clock
+) -> CommandResult:
+    """A task without a workflow (an escalation task): completed by engine.alarms. The result
+    names the pathway instance of the task it escalated."""
+    task = session.get(HumanTask, task_id)
+    if task is None or task.kind != "escalation":
+        raise NotFound("No such task.", code="task_not_found")
+    done = alarms.complete_escalation(session, task_id=task_id, data=data, actor=actor, clock=clock)
+    original = session.get(HumanTask, done.escalates_task_id) if done.escalates_task_id else None
+    if original is None or original.instance_id is None:
+        raise NotFound("The escalated task is gone.", code="task_not_found")
+    return CommandResult(get_instance(session, original.instance_id))
 
 
 def deliver_message(

@@ -94,7 +94,7 @@ def before_task_completion(
 ) -> TaskStep:
     """Called by complete_task after form validation, before the workflow runs the task.
     Raises Invalid/Conflict before anything moves."""
-    ready = _ready_task(wf, task.spiff_task_id)
+    ready = _ready_task(wf, task.workflow_task_id)
     if ready is None:
         return NO_STEP
     needs_field = ready.properties.get("startsReferrals")

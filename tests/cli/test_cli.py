@@ -30,7 +30,7 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def test_help_lists_every_command(runner: CliRunner) -> None:
     result = runner.invoke(main, ["--help"])
-    for command in ("init", "deploy", "serve", "scheduler", "token", "demo", "audit"):
+    for command in ("init", "deploy", "serve", "scheduler", "token", "demo", "audit", "oncall"):
         assert command in result.output
 
 

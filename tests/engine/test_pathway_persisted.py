@@ -60,7 +60,8 @@ def test_high_risk_screen_opens_crisis_tasks_at_stat_priority(drive):
     assert tasks["crisis_response"].priority == "stat"
     assert tasks["crisis_response"].due_at == drive.clock.now() + timedelta(minutes=15)
     assert tasks["safety_precautions"].role == "nurse"
-    assert tasks["safety_precautions"].assignee_id is None
+    # Nobody on call: the supervisor holds it as the safety net (a stat task is never queued).
+    assert tasks["safety_precautions"].assignee_id == drive.team.supervisor.id
 
 
 def test_phq9_item9_with_a_negative_cssrs_gets_resources_not_precautions(drive):

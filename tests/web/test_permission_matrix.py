@@ -73,6 +73,8 @@ PAGE_ANY = same(200, 302)  # anonymous callers are sent to the login page
 # Reads of the case's record: the team and task holders, supervisors and admins.
 CASE_READ = "200 200 403 200 200 200 403 401"
 CASE_PAGE = "200 200 403 200 200 200 403 302"
+# Rota writes: supervisors and admins (an empty body is then 422).
+MANAGERS_WRITE = "403 403 403 403 422 422 403 401"
 
 # (method, rule) -> Row. Statuses are what the caller gets, not what a role "could" do in
 # another situation: e.g. claiming a task someone holds is 409 for everyone else.
@@ -92,6 +94,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/tasks/<int:task_id>/complete"): Row(
         "/api/v1/tasks/{task}/complete", "200 403 403 403 403 403 403 401", json={"data": INTAKE}
     ),
+    ("POST", "/api/v1/tasks/<int:task_id>/acknowledge"): Row(
+        "/api/v1/tasks/{task}/acknowledge", "200 200 403 200 200 403 200 401", json={}
+    ),
+    # ---- API: on-call rota and alert delivery
+    ("GET", "/api/v1/on-call"): Row("/api/v1/on-call", API_ANY),
+    ("POST", "/api/v1/on-call"): Row("/api/v1/on-call", MANAGERS_WRITE, json={}),
+    ("DELETE", "/api/v1/on-call/<int:shift_id>"): Row(
+        "/api/v1/on-call/999999", "403 403 403 403 404 404 403 401"
+    ),
+    ("GET", "/api/v1/notifications"): Row("/api/v1/notifications?case={case}", CASE_READ),
     # ---- API: cases, care team, break-glass
     ("POST", "/api/v1/cases"): Row("/api/v1/cases", same(201, 401), json=NEW_CASE),
     ("GET", "/api/v1/cases/<int:case_id>"): Row("/api/v1/cases/{case}", CASE_READ),
@@ -207,6 +219,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/tasks/<int:task_id>/assign"): Row(
         "/tasks/{task}/assign", "302 403 403 403 302 302 403 302", form={"user": "sam"}
+    ),
+    ("POST", "/tasks/<int:task_id>/acknowledge"): Row(
+        "/tasks/{task}/acknowledge", same(302, 302), form={}
+    ),
+    ("GET", "/admin/on-call"): Row("/admin/on-call", "403 403 403 403 200 200 403 302"),
+    ("POST", "/admin/on-call"): Row("/admin/on-call", "403 403 403 403 422 422 403 302", form={}),
+    ("POST", "/admin/on-call/<int:shift_id>/delete"): Row(
+        "/admin/on-call/999999/delete", "403 403 403 403 404 404 403 302", form={}
     ),
     ("GET", "/reports/break-glass"): Row("/reports/break-glass", "403 403 403 403 200 200 403 302"),
     ("GET", "/admin/processes"): Row("/admin/processes", "403 403 403 403 403 200 403 302"),

@@ -56,6 +56,8 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     cases,
     definitions,
     misc,
+    notifications,
+    oncall,
     openapi,
     openapi_access,
     referrals,

@@ -90,4 +90,9 @@ def task_json(task: TaskSummary, now: datetime) -> dict[str, Any]:
         "created_at": iso(task.created_at),
         "status": task.status,
         "overdue": task.is_overdue(now),
+        "kind": task.kind,
+        "acknowledged_at": iso(task.acknowledged_at),
+        "acknowledged_by": task.acknowledged_by,
+        "escalates_task_id": task.escalates_task_id,
+        "closed_reason": task.closed_reason,
     }

@@ -91,6 +91,18 @@ TASK_FIELDS = {
     "created_at": DATETIME,
     "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
     "overdue": BOOL,
+    "kind": {"type": "string", "enum": ["bpmn", "escalation"]},
+    "acknowledged_at": NULL_DATETIME,
+    "acknowledged_by": {"type": ["string", "null"], "description": "Username."},
+    "escalates_task_id": {
+        "type": ["integer", "null"],
+        "description": "For an escalation task: the stat task it escalates.",
+    },
+    "closed_reason": {
+        "type": ["string", "null"],
+        "description": "`resolved`: an escalation closed because its task was acknowledged or "
+        "completed; `original_closed`: its task was cancelled.",
+    },
 }
 
 REFERRAL_STATUS = {"type": "string", "enum": list(STATUSES)}
@@ -1010,6 +1022,148 @@ PATHS: dict[str, Any] = {
     },
 }
 
+
+SHIFT = _obj(
+    ["id", "role", "user", "starts_at", "ends_at"],
+    id=INT,
+    role=STR,
+    user={"type": ["string", "null"], "description": "Username."},
+    starts_at=DATETIME,
+    ends_at={"type": "string", "format": "date-time", "description": "Exclusive."},
+)
+GAP = _obj(["role", "starts_at", "ends_at"], role=STR, starts_at=DATETIME, ends_at=DATETIME)
+NOTIFICATION = _obj(
+    [
+        "id",
+        "kind",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "task_id",
+    ],
+    id=INT,
+    kind={"type": "string", "enum": ["stat_task", "fallback", "escalation", "re_alert"]},
+    channel={"type": "string", "enum": ["email", "webhook"]},
+    recipient={"type": ["string", "null"], "description": "Username."},
+    status={"type": "string", "enum": ["pending", "sent", "failed"]},
+    attempts=INT,
+    last_error=NULL_STR,
+    created_at=DATETIME,
+    sent_at=NULL_DATETIME,
+    next_attempt_at=NULL_DATETIME,
+    task_id=NULL_INT,
+)
+_TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset."}
+PATHS.update(
+    {
+        "/api/v1/tasks/{task_id}/acknowledge": {
+            "post": _op(
+                "acknowledgeTask",
+                "Acknowledge a stat task (its role, the case's care team, the holder or a "
+                "supervisor): ends its escalation and closes its escalation tasks. On an "
+                "escalation task, acknowledges the task it escalates. A second acknowledgement "
+                "returns the first.",
+                "tasks",
+                {
+                    "200": _json(
+                        _obj(
+                            ["task", "acknowledged_at", "acknowledged_by"],
+                            task=_ref("Task"),
+                            acknowledged_at=DATETIME,
+                            acknowledged_by={"type": "string", "description": "Username."},
+                        ),
+                        "The task, with who acknowledged it and when.",
+                    ),
+                    **_errors(401, 403, 404, 409),
+                },
+                parameters=[TASK_ID],
+            )
+        },
+        "/api/v1/on-call": {
+            "get": _op(
+                "listOnCall",
+                "Shifts of the on-call rota and the gaps of the crisis roles (social_worker, "
+                "supervisor, physician; or `role`) between `from` and `to` (default: 14 days).",
+                "on-call",
+                {
+                    "200": _json(
+                        _obj(
+                            ["shifts", "gaps"],
+                            shifts={"type": "array", "items": SHIFT},
+                            gaps={"type": "array", "items": GAP},
+                        ),
+                        "Shifts and gaps.",
+                    ),
+                    **_errors(400, 401),
+                },
+                parameters=[
+                    _query("role", "Only this role.", STR),
+                    _query("at", "Only shifts covering this instant.", _TIME),
+                    _query("from", "Shifts ending after this instant.", _TIME),
+                    _query("to", "Shifts starting before this instant.", _TIME),
+                ],
+            ),
+            "post": _op(
+                "addOnCall",
+                "Add a shift (supervisors and admins). 422 names the field: role, user "
+                "(unknown, inactive or without the role), starts_at/ends_at (naive, or ending "
+                "before it starts).",
+                "on-call",
+                {
+                    "201": _json(
+                        {"allOf": [SHIFT, _obj(["shift"], shift=SHIFT)]},
+                        "The shift's fields, also under `shift`.",
+                    ),
+                    **_errors(400, 401, 403, 422),
+                },
+                requestBody=_body(
+                    _obj(
+                        ["role", "user", "starts_at", "ends_at"],
+                        role=STR,
+                        user={"type": "string", "description": "Username."},
+                        starts_at=_TIME,
+                        ends_at=_TIME,
+                    ),
+                    "The shift.",
+                ),
+            ),
+        },
+        "/api/v1/on-call/{shift_id}": {
+            "delete": _op(
+                "deleteOnCall",
+                "Delete a shift (supervisors and admins).",
+                "on-call",
+                {"204": {"description": "Deleted."}, **_errors(401, 403, 404)},
+                parameters=[_path_param("shift_id", "Shift id.")],
+            )
+        },
+        "/api/v1/notifications": {
+            "get": _op(
+                "listNotifications",
+                "Delivery state of a case's alerts (one row per channel per alert), newest "
+                "first. The read is audited.",
+                "notifications",
+                {
+                    "200": _json(
+                        _obj(
+                            ["notifications"],
+                            notifications={"type": "array", "items": NOTIFICATION},
+                        ),
+                        "Notifications.",
+                    ),
+                    **_errors(400, 401, 403, 404),
+                },
+                parameters=[_query("case", "Case id.", INT, required=True)],
+            )
+        },
+    }
+)
+
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -1034,6 +1188,8 @@ DOCUMENT: dict[str, Any] = {
             "instances",
             "instruments",
             "audit",
+            "on-call",
+            "notifications",
             "meta",
         )
     ],

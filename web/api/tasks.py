@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from engine import inbox, instances, tasks_view
+from engine import alarms, inbox, instances, tasks_view
 from engine.errors import BadRequest
 from web import deps
 from web.api import bp
@@ -85,6 +85,20 @@ def assign_task(task_id: int) -> Any:
     if not isinstance(username, str) or not username.strip():
         raise BadRequest('Name the new assignee: {"user": "<username>"}.', code="missing_user")
     return _task_response(task_id, inbox.assign_task, username=username.strip())
+
+
+@bp.post("/tasks/<int:task_id>/acknowledge")
+def acknowledge_task(task_id: int) -> Any:
+    """200 with the task (a second acknowledgement returns the first: who and when), 403 for
+    someone who may not act on it, 409 once it is closed. Who and when are also repeated at
+    the top level, for clients that read only those."""
+    body = _task_response(task_id, alarms.acknowledge)
+    task = body["task"]
+    return {
+        "task": task,
+        "acknowledged_at": task["acknowledged_at"],
+        "acknowledged_by": task["acknowledged_by"],
+    }
 
 
 @bp.post("/tasks/<int:task_id>/complete")

@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
         common,
         inbox,
         login,
+        oncall,
         reports,
         screenings,
         tasks,

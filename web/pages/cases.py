@@ -9,6 +9,7 @@ from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine import cases, instruments, pages_view, screenings, tasks_view
+from engine.alarms.tags import ACKNOWLEDGED, ESCALATED, ESCALATION_CLOSED, ESCALATION_COMPLETED
 from engine.audit import AuditTag
 from engine.cases.models import CARE_TEAM_ROLES
 from engine.errors import CareBridgeError, Conflict, Invalid
@@ -79,6 +80,14 @@ ACTION_LABELS = {
     AuditTag.TEAM_MEMBER_ADDED: "Care-team member added",
     AuditTag.TEAM_MEMBER_REMOVED: "Care-team member removed",
     AuditTag.BREAK_GLASS_REPORT_VIEWED: "Break-glass report viewed",
+    # The alarm of stat tasks (engine.alarms) and its notifications' delivery state.
+    ACKNOWLEDGED: "STAT task acknowledged",
+    ESCALATED: "STAT task escalated",
+    ESCALATION_CLOSED: "Escalation closed",
+    ESCALATION_COMPLETED: "Escalation answered",
+    "notification:pending": "Alert waiting to be delivered",
+    "notification:sent": "Alert delivered",
+    "notification:failed": "Alert NOT delivered",
 }
 
 
@@ -184,6 +193,15 @@ def _describe(item: pages_view.TimelineItem, names: dict[int, str]) -> str:
         parts.append(f"“{d['message']}”")
     if d.get("break_glass"):
         parts.append("break-glass access")
+    if d.get("channel"):
+        who = d.get("recipient") or "nobody"
+        parts.append(f"{d['kind']} by {d['channel']} to {who}, {d['attempts']} attempt(s)")
+        if d.get("last_error"):
+            parts.append(str(d["last_error"]))
+    if d.get("reason") and item.action == ESCALATION_CLOSED:
+        parts.append(str(d["reason"]))
+    if d.get("level") and item.action == ESCALATED:
+        parts.append(f"level {d['level']}" + (" (re-alert)" if d.get("re_alert") else ""))
     return " · ".join(parts)
 
 

@@ -9,8 +9,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import access, inbox, instances, tasks_view
-from engine.errors import Conflict, Invalid
+from engine import access, alarms, inbox, instances, tasks_view
+from engine.errors import Conflict, Forbidden, Invalid
 from engine.forms import field_errors
 from web import deps, formrender
 from web.auth import login_required
@@ -171,6 +171,7 @@ def _act(action: str, task_id: int, **kwargs: Any) -> tuple[str, str | None, str
         "claim": inbox.claim_task,
         "release": inbox.release_task,
         "assign": inbox.assign_task,
+        "acknowledge": alarms.acknowledge,
     }
     with deps.sessions().begin() as session:
         task = command[action](session, task_id=task_id, actor=g.user, clock=deps.clock(), **kwargs)
@@ -202,6 +203,19 @@ def release(task_id: int) -> Response:
         return back()
     flash(f"“{name}” is back in the {role_label(role)} queue.", "notice")
     return back()
+
+
+@bp.post("/tasks/<int:task_id>/acknowledge")
+@login_required
+def acknowledge(task_id: int) -> Response:
+    try:
+        name, _, _ = _act("acknowledge", task_id)
+    except (Conflict, Forbidden) as exc:
+        flash(exc.public_message, "error")
+        return back("pages.task", task_id=task_id)
+    deps.committed()
+    flash(f"You acknowledged “{name}”: the alarm has stopped.", "notice")
+    return back("pages.task", task_id=task_id)
 
 
 @bp.post("/tasks/<int:task_id>/assign")

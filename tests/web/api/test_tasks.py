@@ -23,6 +23,11 @@ TASK_FIELDS = {
     "created_at",
     "status",
     "overdue",
+    "kind",
+    "acknowledged_at",
+    "acknowledged_by",
+    "escalates_task_id",
+    "closed_reason",
 }
 
 
