@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import date, time
 from pathlib import Path
 from typing import Any
+
+from engine.calendar import DEFAULT_BUSINESS_DAY_END, Site, load_closed_days, parse_day_end
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,6 +22,11 @@ class Settings:
     site_timezone: str = "America/New_York"
     holiday_country: str = "US"
     holiday_subdivision: str | None = None
+    # End of the site's business day (site time): business-day deadlines fall due then.
+    business_day_end: time = DEFAULT_BUSINESS_DAY_END
+    # The site calendar file (CAREBRIDGE_CLOSED_DAYS) and its lines, read once at start-up.
+    closed_days_file: Path | None = None
+    closed_days: tuple[tuple[date, bool], ...] = ()
     processes_dir: Path = ROOT / "processes"
     forms_dir: Path = ROOT / "forms"
     script_timeout_s: float = 1.0
@@ -27,6 +35,16 @@ class Settings:
     # Live workflows a process keeps between commands (engine.instances.live); 0 turns it off.
     live_workflows: int = 256
     testing: bool = False
+
+    @property
+    def site(self) -> Site:
+        return Site(
+            self.site_timezone,
+            self.holiday_country,
+            self.holiday_subdivision,
+            overrides=self.closed_days,
+            business_day_end=self.business_day_end,
+        )
 
 
 _ENV = {
@@ -38,6 +56,8 @@ _ENV = {
     "holiday_subdivision": "CAREBRIDGE_HOLIDAY_SUBDIVISION",
     "demo_password": "CAREBRIDGE_DEMO_PASSWORD",
     "live_workflows": "CAREBRIDGE_LIVE_WORKFLOWS",
+    "business_day_end": "CAREBRIDGE_BUSINESS_DAY_END",
+    "closed_days_file": "CAREBRIDGE_CLOSED_DAYS",
 }
 _INTEGERS = {"live_workflows"}
 
@@ -71,9 +91,17 @@ def load_settings(**overrides: Any) -> Settings:
                     values[name] = int(raw)
                 except ValueError:
                     raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
+            elif name == "business_day_end":
+                values[name] = parse_day_end(raw)
+            elif name == "closed_days_file":
+                values[name] = Path(raw)
             else:
                 values[name] = raw
     values.update(overrides)
+    # An unreadable or invalid calendar stops start-up (CalendarFileError names file and line):
+    # deadlines counted on a calendar the site did not mean are worse than not starting.
+    if values.get("closed_days_file") is not None and "closed_days" not in overrides:
+        values["closed_days"] = load_closed_days(values["closed_days_file"])
     if "secret_key" not in values:
         values["secret_key"] = _stable_secret()
     return replace(Settings(), **values)

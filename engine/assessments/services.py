@@ -15,20 +15,12 @@ from sqlalchemy.orm import Session
 from engine import audit, instruments
 from engine.accounts.models import User
 from engine.assessments.models import Assessment
+from engine.assessments.needs import BEHAVIOURAL_NEED, NEED_OF_FLAG, gad7_need
 from engine.cases.models import Case
 from engine.errors import Invalid
 from engine.forms import instrument_fields
 from engine.inbox.models import HumanTask
 
-# AHC HRSN flag -> the care-plan need it points to.
-NEED_OF_FLAG = {
-    "housing_instability": "housing",
-    "housing_quality": "housing",
-    "food_insecurity": "food",
-    "transportation": "transportation",
-    "utilities": "utilities",
-    "interpersonal_safety": "safety",
-}
 RISK_ORDER = ("none", "low", "moderate", "high")
 
 
@@ -43,6 +35,8 @@ def summarize(results: Mapping[str, instruments.ScoreResult]) -> dict[str, Any]:
         need = NEED_OF_FLAG.get(flag)
         if need and need not in needs:
             needs.append(need)
+    gad7 = results.get("gad7")
+    behavioural_needs = [BEHAVIOURAL_NEED] if gad7 is not None and gad7_need(gad7.score) else []
     suicide_ideation = bool(phq9 and "suicide_ideation" in phq9.flags)
     risk = cssrs.risk_level if cssrs and cssrs.risk_level else "none"
     return {
@@ -53,6 +47,8 @@ def summarize(results: Mapping[str, instruments.ScoreResult]) -> dict[str, Any]:
         "phq2_positive": bool(phq2 and "positive" in phq2.flags),
         "do_not_contact": bool(ahc and "interpersonal_safety" in ahc.flags),
         "needs": needs,
+        # Behavioural-health needs the care plan must address too (GAD-7 >= 10).
+        "behavioral_needs": behavioural_needs,
         "bands": {k: r.band for k, r in results.items() if r.band},
         "scores": {k: r.score for k, r in results.items() if r.score is not None},
     }
@@ -144,6 +140,7 @@ def _flag_case(
         summary["risk_level"] != "none"
         or summary["suicide_ideation"]
         or summary["bands"].get("phq9") in ("moderate", "moderately_severe", "severe")
+        or bool(summary.get("behavioral_needs"))
     )
     if behavioural and not flags.get("behavioral_health"):
         flags["behavioral_health"] = True

@@ -45,6 +45,9 @@ class Case(Base):
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # Set by the discharge message: one discharge pathway per admission (this case).
+    discharged_at: Mapped[datetime | None]
+    discharge_disposition: Mapped[str | None] = mapped_column(String(20))
 
     client: Mapped[Client] = relationship(lazy="joined")
     primary_social_worker: Mapped[User | None] = relationship(

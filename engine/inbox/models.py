@@ -49,6 +49,9 @@ class HumanTask(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     status: Mapped[str] = mapped_column(String(20), default="open")  # open|completed|cancelled
+    # Why a cancelled task was withdrawn, when the engine knows: `do_not_contact` (client
+    # outreach stopped by the flag), `discharged` (inpatient-only work ended at discharge).
+    cancel_reason: Mapped[str | None] = mapped_column(String(40))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     priority: Mapped[str] = mapped_column(String(10), default="routine")
     priority_rank: Mapped[int] = mapped_column(default=0)

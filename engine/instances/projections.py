@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -40,6 +40,20 @@ DEFAULT_DUE = "P7D"
 
 
 def _due_at(task: runtime.ReadyTask, now: datetime, site: Site) -> datetime:
+    """`dueAt` names a task-data variable holding the deadline itself (ISO-8601 with offset,
+    computed by the engine from the real event, e.g. the discharge): it may already be past,
+    and the task is then created overdue with its true due time. Otherwise `dueIn` (ISO
+    duration) or `dueInBusinessDays` from now, else the default."""
+    due_var = task.properties.get("dueAt")
+    if due_var:
+        value = task.data.get(due_var)
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
     due_in = task.properties.get("dueIn")
     if due_in:
         return now + runtime.iso_duration(due_in, now)
@@ -85,6 +99,10 @@ def _new_task(
     site: Site,
 ) -> HumanTask:
     role = role_for_lane(t.lane)
+    if role == "social_worker" and case is not None and case.status == "closed":
+        # A closed case's work that runs on (a referral an organisation accepted) belongs to
+        # the case managers: no social worker follows the case any more.
+        role = "case_manager"
     assignee_id = _assignee(session, case, t, role)
     priority = _priority(t)
     return HumanTask(

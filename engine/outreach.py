@@ -1,0 +1,58 @@
+"""Client outreach and the do-not-contact flag.
+
+A task that reaches out to the client (a transitional-care call, a referral contact check, a
+follow-up call) carries the task property `clientOutreach = true`, and an interrupting boundary
+event catching the message `do_not_contact` that leads to its safe counterpart (or ends it).
+While the case's client is flagged do-not-contact, the engine sends that message to any
+pathway with such a task ready, in the same command, so no outreach task stays open or is
+created: `engine.instances.services._save` calls `withdraw` before every save.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.cases.models import Case
+from engine.workflow import runtime
+
+OUTREACH_PROPERTY = "clientOutreach"
+DNC_MESSAGE = "do_not_contact"
+DNC_FLAG = "do_not_contact"
+WITHDRAWN = "do_not_contact"  # HumanTask.cancel_reason of outreach the flag withdrew
+
+
+def is_outreach(task: runtime.ReadyTask) -> bool:
+    return str(task.properties.get(OUTREACH_PROPERTY, "")).lower() == "true"
+
+
+def ready_outreach(wf: Any) -> list[runtime.ReadyTask]:
+    return [t for t in runtime.ready_human_tasks(wf) if is_outreach(t)]
+
+
+def case_is_dnc(case: Case | None) -> bool:
+    if case is None:
+        return False
+    return bool(case.client.do_not_contact or (case.flags or {}).get(DNC_FLAG))
+
+
+def client_flags(case: Case | None) -> dict[str, bool]:
+    """The case's current flags that are set (`do_not_contact`, `behavioral_health`, ...):
+    what every task JSON carries, so a client of the API never acts on a stale flag."""
+    if case is None:
+        return {}
+    flags = {k: True for k, v in (case.flags or {}).items() if v is True}
+    if case.client.do_not_contact:
+        flags[DNC_FLAG] = True
+    return dict(sorted(flags.items()))
+
+
+def withdraw(wf: Any) -> list[str]:
+    """Withdraw the workflow's ready outreach tasks (the diagram's boundary events take the
+    pathway to their safe counterparts). Returns the spiff ids of the withdrawn tasks."""
+    ready = ready_outreach(wf)
+    if not ready:
+        return []
+    runtime.set_live_data(wf, {DNC_FLAG: True})
+    runtime.send_message(wf, DNC_MESSAGE, {})
+    still = {t.id for t in runtime.ready_human_tasks(wf)}
+    return [t.id for t in ready if t.id not in still]
