@@ -40,8 +40,12 @@ def client_flags(case: Case | None) -> dict[str, bool]:
     what every task JSON carries, so a client of the API never acts on a stale flag."""
     if case is None:
         return {}
-    flags = {k: True for k, v in (case.flags or {}).items() if v is True}
-    if case.client.do_not_contact:
+    return flags_of(case.flags, client_do_not_contact=case.client.do_not_contact)
+
+
+def flags_of(case_flags: Any, *, client_do_not_contact: bool) -> dict[str, bool]:
+    flags = {k: True for k, v in (case_flags or {}).items() if v is True}
+    if client_do_not_contact:
         flags[DNC_FLAG] = True
     return dict(sorted(flags.items()))
 

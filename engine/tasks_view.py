@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from engine.errors import Forbidden, ScriptError
 from engine.inbox.models import HumanTask
 from engine.inbox.permissions import can_reassign, can_see, can_work
 from engine.inbox.queries import InboxRow
+from engine.outreach import DNC_FLAG, flags_of
 from engine.instances import services as instances
 from engine.instances.models import ProcessInstance
 from engine.workflow import runtime
@@ -41,6 +42,9 @@ class TaskSummary(InboxRow):
     """An inbox row with its assignee's username resolved: what the API shows of a task."""
 
     assignee: str | None  # username
+    # The case's flags as they are now (never as they were when the task was created).
+    client_flags: dict[str, bool] = field(default_factory=dict)
+    cancel_reason: str | None = None
 
 
 _ROW_FIELDS = tuple(f.name for f in fields(InboxRow))
@@ -67,23 +71,55 @@ def _client_names(session: Session, client_ids: Iterable[int | None]) -> dict[in
     return {cid: f"{given} {family}" for cid, given, family in rows}
 
 
-def _summary(row: InboxRow, assignee: str | None) -> TaskSummary:
-    return TaskSummary(**{name: getattr(row, name) for name in _ROW_FIELDS}, assignee=assignee)
+def _summary(
+    row: InboxRow,
+    assignee: str | None,
+    client_flags: dict[str, bool] | None = None,
+    cancel_reason: str | None = None,
+) -> TaskSummary:
+    return TaskSummary(
+        **{name: getattr(row, name) for name in _ROW_FIELDS},
+        assignee=assignee,
+        client_flags=client_flags or {},
+        cancel_reason=cancel_reason,
+    )
+
+
+def case_flags(session: Session, case_ids: Iterable[int | None]) -> dict[int, dict[str, bool]]:
+    """The current flags of each case (outreach.flags_of), in one query for the whole list."""
+    ids = {i for i in case_ids if i is not None}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Case.id, Case.flags, Client.do_not_contact)
+        .join(Client, Client.id == Case.client_id)
+        .where(Case.id.in_(ids))
+    ).tuples()
+    return {cid: flags_of(flags, client_do_not_contact=dnc) for cid, flags, dnc in rows}
 
 
 def summarize_tasks(session: Session, tasks: Sequence[HumanTask | InboxRow]) -> list[TaskSummary]:
-    """Summaries in the given order, with names resolved in two queries for the whole list."""
+    """Summaries in the given order, with names and case flags resolved in three queries for
+    the whole list."""
     names = usernames(session, (t.assignee_id for t in tasks))
     clients = _client_names(session, [t.client_id for t in tasks if isinstance(t, HumanTask)])
-    rows = [
-        t
-        if isinstance(t, InboxRow)
-        else InboxRow.of(t, clients.get(t.client_id) if t.client_id is not None else None)
-        for t in tasks
-    ]
-    return [
-        _summary(r, names.get(r.assignee_id) if r.assignee_id is not None else None) for r in rows
-    ]
+    flags = case_flags(session, (t.case_id for t in tasks))
+    out = []
+    for t in tasks:
+        row = (
+            t
+            if isinstance(t, InboxRow)
+            else InboxRow.of(t, clients.get(t.client_id) if t.client_id is not None else None)
+        )
+        out.append(
+            _summary(
+                row,
+                names.get(row.assignee_id) if row.assignee_id is not None else None,
+                flags.get(row.case_id) if row.case_id is not None else None,
+                t.cancel_reason if isinstance(t, HumanTask) else None,
+            )
+        )
+    return out
 
 
 def summarize_task(session: Session, task: HumanTask) -> TaskSummary:
@@ -206,16 +242,30 @@ def view_task(
             details={"bpmn_id": task.bpmn_id},
         )
     row = InboxRow.of(task, client.display_name if client is not None else None)
+    current_flags = (
+        flags_of(case.flags, client_do_not_contact=case.client.do_not_contact)
+        if case is not None
+        else {}
+    )
+    data = dict(ready.data) if ready else {}
+    if ready and DNC_FLAG in current_flags:
+        # Instructions read the flag as it is now, not as the pathway was seeded with it.
+        data[DNC_FLAG] = True
     return TaskDetail(
         task=task,
-        summary=_summary(row, assignee.username if assignee is not None else None),
+        summary=_summary(
+            row,
+            assignee.username if assignee is not None else None,
+            current_flags,
+            task.cancel_reason,
+        ),
         case=case,
         client=client,
         definition=definition,
         form_schema=_schema(forms, task.form),
         ui_schema=_schema(forms, task.ui_form),
         instructions_template=(ready.instructions or ready.documentation) if ready else None,
-        data=dict(ready.data) if ready else {},
+        data=data,
         assignee=assignee,
         completed_by=completed_by,
         can_work=task.status == "open" and can_work(actor, task),

@@ -89,5 +89,7 @@ def task_json(task: TaskSummary, now: datetime) -> dict[str, Any]:
         "due_at": iso(task.due_at),
         "created_at": iso(task.created_at),
         "status": task.status,
+        "cancel_reason": task.cancel_reason,
         "overdue": task.is_overdue(now),
+        "client_flags": dict(task.client_flags),
     }
