@@ -28,9 +28,9 @@ from engine.errors import Forbidden, ScriptError
 from engine.inbox.models import HumanTask
 from engine.inbox.permissions import can_reassign, can_see, can_work
 from engine.inbox.queries import InboxRow
-from engine.outreach import DNC_FLAG, flags_of
 from engine.instances import services as instances
 from engine.instances.models import ProcessInstance
+from engine.outreach import DNC_FLAG, flags_of
 from engine.workflow import runtime
 
 # Longer output is a template bug (or a loop); the reader would not scroll through it anyway.
