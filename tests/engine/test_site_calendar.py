@@ -146,5 +146,5 @@ def test_end_of_day_is_the_last_second_of_the_site_date():
 
 
 def test_naive_times_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="timezone-aware"):
         end_of_business_days_after(datetime(2026, 3, 2, 8, 0), 2)  # noqa: DTZ001

@@ -23,6 +23,8 @@ TASK_FIELDS = {
     "created_at",
     "status",
     "overdue",
+    "cancel_reason",
+    "client_flags",
 }
 
 
