@@ -10,6 +10,7 @@ created: `engine.instances.services._save` calls `withdraw` before every save.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from engine.cases.models import Case
@@ -19,6 +20,20 @@ OUTREACH_PROPERTY = "clientOutreach"
 DNC_MESSAGE = "do_not_contact"
 DNC_FLAG = "do_not_contact"
 WITHDRAWN = "do_not_contact"  # HumanTask.cancel_reason of outreach the flag withdrew
+
+
+_MAY_REACH_OUT: dict[str, bool] = {}
+
+
+def may_reach_out(sha256: str, files: Mapping[str, Any]) -> bool:
+    """Whether a deployed definition (any of its files) has an outreach task at all: most
+    saves then skip looking for one. Cached by content hash: a definition never changes."""
+    found = _MAY_REACH_OUT.get(sha256)
+    if found is None:
+        found = _MAY_REACH_OUT[sha256] = any(
+            isinstance(text, str) and OUTREACH_PROPERTY in text for text in files.values()
+        )
+    return found
 
 
 def is_outreach(task: runtime.ReadyTask) -> bool:

@@ -174,7 +174,12 @@ def _save(
     # Do-not-contact reaches every step: outreach that is ready now, whoever made it ready,
     # is withdrawn before anything is saved (the in-memory check first: most saves have none).
     withdrawn: list[str] = []
-    if instance.case_id is not None and outreach.ready_outreach(wf):
+    definition = instance.definition
+    if (
+        instance.case_id is not None
+        and outreach.may_reach_out(definition.sha256, definition.files or {})
+        and outreach.ready_outreach(wf)
+    ):
         if outreach.case_is_dnc(_case_of(session, instance)):
             with runtime.using_clock(_FixedClock(now)):
                 withdrawn = outreach.withdraw(wf)
@@ -345,7 +350,7 @@ def complete_task(
 ) -> CommandResult:
     """Validate the form, complete the task, run to the next wait state. Raises Invalid with
     field errors (nothing changed), Forbidden, or Conflict when someone else got there first."""
-    from engine.forms import validate
+    from engine.forms import instrument_fields, validate
     from engine.inbox.permissions import require_can_work
 
     task, instance = _lock_task_and_instance(session, task_id)
@@ -356,7 +361,10 @@ def complete_task(
         validate(schema, data)
     now = clock.now()
     case = _case_of(session, instance)
-    dnc_before = outreach.case_is_dnc(case)
+    # Only a form with screening instruments can flag the client (AHC safety > 10): read the
+    # flag before scoring only then, which spares the other completions a query.
+    screens = schema is not None and bool(instrument_fields(schema))
+    dnc_before = outreach.case_is_dnc(case) if screens else True
     # Instrument answers become Assessment rows; task data keeps only the scored outcome.
     clean, outcome = assessments.score_form(session, task, dict(data), actor, now)
     with runtime.using_clock(clock):
