@@ -3,7 +3,7 @@
 from engine.accounts.models import ApiToken, Role, User, UserRole
 from engine.assessments.models import Assessment
 from engine.audit.models import AuditEvent
-from engine.cases.models import Case, Client
+from engine.cases.models import Case, CaseFlagEvent, Client
 from engine.db import Base
 from engine.definitions.models import ProcessDefinition
 from engine.inbox.models import HumanTask
@@ -17,6 +17,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Case",
+    "CaseFlagEvent",
     "Client",
     "CommunityResource",
     "Consent",

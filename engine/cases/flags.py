@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import audit, outreach
 from engine.accounts.models import User
 from engine.calendar import DEFAULT_SITE, Site
-from engine.cases.models import Case
+from engine.cases.models import Case, CaseFlagEvent
 from engine.clock import Clock
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.inbox.models import HumanTask
@@ -82,18 +82,13 @@ def set_flag(
     current = outreach.case_is_dnc(case)
     if current == value:
         return FlagChange(case, False, [], None)
-    flags = dict(case.flags or {})
-    flags[flag] = value
-    # The reason is kept with the case (care-team eyes only), never in the audit details.
-    reasons = dict(flags.get("flag_reasons") or {})
-    reasons[flag] = {
-        "set": value,
-        "reason": reason[:MAX_REASON],
-        "by": actor.username,
-        "at": now.isoformat(),
-    }
-    flags["flag_reasons"] = reasons
-    case.flags = flags
+    case.flags = {**(case.flags or {}), flag: value}
+    # The reason may name who endangers the client: its own row, never the audit details.
+    session.add(
+        CaseFlagEvent(
+            case_id=case.id, flag=flag, value=value, reason=reason, actor_id=actor.id, at=now
+        )
+    )
     case.client.do_not_contact = value
     audit.record(
         session,

@@ -53,3 +53,19 @@ class Case(Base):
     primary_social_worker: Mapped[User | None] = relationship(
         foreign_keys=[primary_social_worker_id], lazy="joined"
     )
+
+
+class CaseFlagEvent(Base):
+    """Who set or removed a client flag on a case, when and why. The reason is care-team
+    information (it may name who endangers the client): it stays here, out of the audit
+    details and out of the case's JSON."""
+
+    __tablename__ = "case_flag_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    flag: Mapped[str] = mapped_column(String(40))
+    value: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

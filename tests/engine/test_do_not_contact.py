@@ -236,3 +236,22 @@ def test_a_role_without_casework_cannot_set_it(drive):
     case = drive.open_case()
     with pytest.raises(Forbidden):
         set_dnc(drive, case, actor=UserFactory(role_keys=("admin",)))
+
+
+def test_the_reason_is_kept_in_the_flag_history_not_in_the_audit_or_the_case(drive, session):
+    from engine.cases.models import CaseFlagEvent
+
+    case = drive.open_case()
+    set_dnc(drive, case, reason="Partner threatens her.")
+    [event] = session.scalars(select(CaseFlagEvent).where(CaseFlagEvent.case_id == case.id))
+    assert (event.flag, event.value, event.reason, event.actor_id) == (
+        "do_not_contact",
+        True,
+        "Partner threatens her.",
+        drive.team.worker.id,
+    )
+    details = session.scalars(
+        select(audit.AuditEvent.details).where(audit.AuditEvent.case_id == case.id)
+    ).all()
+    assert "Partner" not in repr(details)
+    assert "Partner" not in repr(case.flags)
