@@ -36,6 +36,12 @@ class Settings:
     live_workflows: int = 256
     testing: bool = False
 
+    def __post_init__(self) -> None:
+        # However the settings are built, a named calendar file is read (and checked) now:
+        # an invalid line stops start-up (CalendarFileError names the file and the line).
+        if self.closed_days_file is not None and not self.closed_days:
+            object.__setattr__(self, "closed_days", load_closed_days(self.closed_days_file))
+
     @property
     def site(self) -> Site:
         return Site(
@@ -98,9 +104,12 @@ def load_settings(**overrides: Any) -> Settings:
             else:
                 values[name] = raw
     values.update(overrides)
+    if isinstance(values.get("closed_days_file"), str):
+        values["closed_days_file"] = Path(values["closed_days_file"])
     # An unreadable or invalid calendar stops start-up (CalendarFileError names file and line):
     # deadlines counted on a calendar the site did not mean are worse than not starting.
-    if values.get("closed_days_file") is not None and "closed_days" not in overrides:
+    # Read first, before anything else is written (the generated secret key, say).
+    if values.get("closed_days_file") is not None and not values.get("closed_days"):
         values["closed_days"] = load_closed_days(values["closed_days_file"])
     if "secret_key" not in values:
         values["secret_key"] = _stable_secret()

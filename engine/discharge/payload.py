@@ -10,6 +10,7 @@ from typing import Any
 from engine.errors import Invalid
 
 DISPOSITIONS = ("home", "home_health", "snf", "rehab", "hospice", "ama", "expired", "other")
+DEFAULT_DISPOSITION = "other"
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ def parse_discharge(payload: Any) -> Discharge:
         )
     errors: list[dict[str, str]] = []
     discharged_at = _discharged_at(payload.get("discharged_at"), errors)
-    disposition = payload.get("disposition")
+    # Absent: a standard discharge (neither expired nor AMA). Present: one of the list.
+    disposition = payload.get("disposition", DEFAULT_DISPOSITION)
     if disposition not in DISPOSITIONS:
         errors.append(
             {"field": "disposition", "message": f"Choose one of: {', '.join(DISPOSITIONS)}."}

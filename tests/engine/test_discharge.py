@@ -316,7 +316,7 @@ def test_a_home_discharge_has_no_ama_review(drive):
         ({"discharged_at": "2026-03-02", "disposition": "home"}, "discharged_at"),
         ({"discharged_at": "yesterday", "disposition": "home"}, "discharged_at"),
         ({"discharged_at": "2026-03-02T10:00:00-05:00", "disposition": "moon"}, "disposition"),
-        ({"discharged_at": "2026-03-02T10:00:00-05:00"}, "disposition"),
+        ({"discharged_at": "2026-03-02T10:00:00-05:00", "disposition": None}, "disposition"),
         (
             {
                 "discharged_at": "2026-03-02T10:00:00-05:00",
@@ -356,6 +356,22 @@ def test_a_second_discharge_is_refused_even_after_the_pathway_finished(drive):
     discharge(drive, case, local(2026, 3, 2, 10, 0), disposition="expired")
     with pytest.raises(Conflict):
         discharge(drive, case, local(2026, 3, 2, 10, 0), disposition="expired")
+
+
+def test_without_a_disposition_it_is_a_standard_discharge(drive, session):
+    case = drive.open_case()
+    results = instances.deliver_message(
+        session,
+        name="discharge",
+        case_id=case.id,
+        payload={"discharged_at": "2026-03-02T03:00:00-05:00", "behavioral_health": True},
+        actor=None,
+        clock=drive.clock,
+        site=drive.site,
+    )
+    assert {"tcm_first_attempt", "fuh_7_check", "fuh_30_check"} <= set(created(results))
+    assert "ama_review" not in created(results)
+    assert case.discharge_disposition == "other"
 
 
 def test_the_discharge_is_recorded_on_the_case(drive):

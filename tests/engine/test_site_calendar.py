@@ -148,3 +148,19 @@ def test_end_of_day_is_the_last_second_of_the_site_date():
 def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         end_of_business_days_after(datetime(2026, 3, 2, 8, 0), 2)  # noqa: DTZ001
+
+
+def test_settings_built_directly_read_the_file_too(calendar_file):
+    from engine.settings import Settings
+
+    site = Settings(secret_key="x", closed_days_file=calendar_file).site
+    assert not is_business_day(date(2026, 3, 3), site=site)
+
+
+def test_settings_built_directly_stop_on_a_bad_line(tmp_path):
+    from engine.settings import Settings
+
+    path = tmp_path / "bad.txt"
+    path.write_text("2026-03-03 closed\n2026-03-04 sometimes\n")
+    with pytest.raises(CalendarFileError, match=r"bad\.txt:2: "):
+        Settings(secret_key="x", closed_days_file=path)

@@ -382,13 +382,13 @@ SCHEMAS: dict[str, Any] = {
             "type": "object",
             "additionalProperties": True,
             "description": "For `discharge`: `discharged_at` (ISO-8601 with offset, required), "
-            "`disposition` (one of " + ", ".join(DISPOSITIONS) + ", required), "
+            "`disposition` (one of " + ", ".join(DISPOSITIONS) + "; `other` when absent), "
             "`behavioral_health` (boolean; the case's flag when absent). 422 names the field; "
             "409 `already_discharged` for a second discharge of the admission.",
         },
     ),
     "DischargePayload": _obj(
-        ["discharged_at", "disposition"],
+        ["discharged_at"],
         discharged_at=DATETIME,
         disposition={"type": "string", "enum": list(DISPOSITIONS)},
         behavioral_health=BOOL,
