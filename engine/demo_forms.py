@@ -173,7 +173,10 @@ STEP_DATA: dict[str, Callable[[], dict[str, Any]]] = {
     "safety_plan": lambda: dict(SAFETY_PLAN),
     "safety_precautions": lambda: dict(SAFETY),
     "followup_review": followup,
-    "followup_review_safe": followup,
+    "followup_review_safe": lambda: {
+        **followup(),
+        "contact_outcome": "through_care_team",
+    },
     "phone_assessment": lambda: {**assessment(), "setting": "phone"},
     "fuh_7_check": lambda: dict(FUH_ATTENDED),
     "fuh_30_check": lambda: dict(FUH_ATTENDED),

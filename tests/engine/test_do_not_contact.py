@@ -255,3 +255,16 @@ def test_the_reason_is_kept_in_the_flag_history_not_in_the_audit_or_the_case(dri
     ).all()
     assert "Partner" not in repr(details)
     assert "Partner" not in repr(case.flags)
+
+
+def test_the_review_without_contact_offers_no_caregiver_and_closes_the_round(drive):
+    case = all_outreach_open(drive)
+    set_dnc(drive, case)
+    with pytest.raises(Invalid):
+        drive.complete(
+            case,
+            "followup_review_safe",
+            {**demo.followup("close"), "contact_outcome": "reached_caregiver"},
+        )
+    drive.complete(case, "followup_review_safe")
+    assert "close_case" in drive.open_tasks(case)

@@ -112,7 +112,7 @@ EXPECTED = {
         "SocialWorker", "followup", "routine", "followup", due_in_business_days="2"
     ),
     "followup_review_safe": Expected(
-        "SocialWorker", "followup", "routine", "followup", due_in_business_days="2"
+        "SocialWorker", "followup", "routine", "followup_safe", due_in_business_days="2"
     ),
     "close_case": Expected("SocialWorker", "closing", "routine", "closing", due_in="P7D"),
 }
