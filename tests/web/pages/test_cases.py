@@ -148,3 +148,26 @@ def test_every_audit_tag_has_a_timeline_label() -> None:
     from web.pages.cases import ACTION_LABELS
 
     assert set(AuditTag) <= set(ACTION_LABELS)
+
+
+def test_the_case_page_shows_the_discharge(session, worker, as_user, clock) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine import instances
+
+    client = as_user(worker)
+    response = client.post("/cases/new", data=NEW_CASE)
+    case = session.scalar(select(Case).join(Client).where(Client.mrn == "MRN-4411"))
+    at = datetime(2026, 3, 2, 3, 0, tzinfo=ZoneInfo("America/New_York"))
+    instances.deliver_message(
+        session,
+        name="discharge",
+        case_id=case.id,
+        payload={"discharged_at": at.isoformat(), "disposition": "home_health"},
+        actor=None,
+        clock=clock,
+    )
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<dt>Discharged</dt>" in html
+    assert "(home health)" in html
