@@ -10,7 +10,8 @@ from werkzeug.wrappers import Response
 
 from engine import cases, instruments, pages_view, tasks_view
 from engine.audit import AuditTag
-from engine.errors import CareBridgeError, Conflict, Invalid
+from engine.cases import flags as case_flags
+from engine.errors import CareBridgeError, Conflict, Forbidden, Invalid
 from web import deps, formrender
 from web.auth import login_required, require_roles
 from web.pages import bp
@@ -221,7 +222,49 @@ def case(case_id: int) -> str:
         titles=titles,
         do_not_contact=overview.client.do_not_contact
         or bool((overview.case.flags or {}).get("do_not_contact")),
+        can_remove_flag=g.user.has_role(*case_flags.REMOVING_ROLES),
+        can_set_flag=g.user.has_role(*case_flags.SETTING_ROLES),
     )
+
+
+@bp.post("/cases/<int:case_id>/do-not-contact")
+@login_required
+@require_roles(*CLINICAL_ROLES)
+def set_do_not_contact(case_id: int) -> Response:
+    """The case page's do-not-contact form: set (with a reason), or remove (a supervisor, with
+    a reason). The engine withdraws outreach and plans safe contact in the same transaction."""
+    value = request.form.get("value") == "set"
+    try:
+        with deps.sessions().begin() as session:
+            change = case_flags.set_flag(
+                session,
+                case_id=case_id,
+                flag="do_not_contact",
+                value=value,
+                reason=request.form.get("reason", ""),
+                actor=g.user,
+                clock=deps.clock(),
+                site=deps.site(),
+            )
+            withdrawn = len(change.withdrawn)
+    except (Invalid, Forbidden) as exc:
+        flash(exc.public_message + _first_detail(exc), "error")
+        return redirect(url_for("pages.case", case_id=case_id))
+    deps.committed()
+    if value:
+        flash(
+            f"Do not contact set: {withdrawn} outreach task(s) withdrawn; "
+            "plan safe contact with the client.",
+            "notice",
+        )
+    else:
+        flash("Do not contact removed.", "notice")
+    return redirect(url_for("pages.case", case_id=case_id))
+
+
+def _first_detail(exc: CareBridgeError) -> str:
+    details = exc.details if isinstance(exc.details, list) else []
+    return f" {details[0]['message']}" if details and "message" in details[0] else ""
 
 
 @bp.get("/instances/<int:instance_id>/diagram.json")
