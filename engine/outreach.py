@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.cases.models import Case
+from engine.errors import Invalid
 from engine.workflow import runtime
 
 OUTREACH_PROPERTY = "clientOutreach"
@@ -72,6 +73,11 @@ def withdraw(wf: Any) -> list[str]:
     if not ready:
         return []
     runtime.set_live_data(wf, {DNC_FLAG: True})
-    runtime.send_message(wf, DNC_MESSAGE, {})
+    try:
+        runtime.send_message(wf, DNC_MESSAGE, {})
+    except Invalid:
+        # A version deployed before outreach tasks could be withdrawn (the pre-flight now
+        # refuses that): its instances keep their own do-not-contact gateways.
+        return []
     still = {t.id for t in runtime.ready_human_tasks(wf)}
     return [t.id for t in ready if t.id not in still]

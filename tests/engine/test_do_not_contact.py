@@ -268,3 +268,19 @@ def test_the_review_without_contact_offers_no_caregiver_and_closes_the_round(dri
         )
     drive.complete(case, "followup_review_safe")
     assert "close_case" in drive.open_tasks(case)
+
+
+def test_a_version_without_the_boundary_event_keeps_its_task_rather_than_failing():
+    """Instances of a version deployed before outreach could be withdrawn run on."""
+    from engine import outreach
+    from engine.workflow import runtime
+    from tests.processes.test_crisis_discharge import Run
+
+    run = Run("safe_contact", withdrawn=[])
+    task = run.ready()["plan_safe_contact"]
+    task.task_spec.extensions["properties"]["clientOutreach"] = "true"
+    try:
+        assert outreach.withdraw(run.wf) == []
+        assert [t.bpmn_id for t in runtime.ready_human_tasks(run.wf)] == ["plan_safe_contact"]
+    finally:
+        del task.task_spec.extensions["properties"]["clientOutreach"]
