@@ -26,12 +26,14 @@ WITHDRAWN = "do_not_contact"  # HumanTask.cancel_reason of outreach the flag wit
 _MAY_REACH_OUT: dict[str, bool] = {}
 
 
-def may_reach_out(sha256: str, files: Mapping[str, Any]) -> bool:
+def may_reach_out(definition: Any) -> bool:
     """Whether a deployed definition (any of its files) has an outreach task at all: most
-    saves then skip looking for one. Cached by content hash: a definition never changes."""
-    found = _MAY_REACH_OUT.get(sha256)
+    saves then skip looking for one. Cached by content hash: a definition never changes, and
+    its files are read once."""
+    found = _MAY_REACH_OUT.get(definition.sha256)
     if found is None:
-        found = _MAY_REACH_OUT[sha256] = any(
+        files: Mapping[str, Any] = definition.files or {}
+        found = _MAY_REACH_OUT[definition.sha256] = any(
             isinstance(text, str) and OUTREACH_PROPERTY in text for text in files.values()
         )
     return found

@@ -174,10 +174,9 @@ def _save(
     # Do-not-contact reaches every step: outreach that is ready now, whoever made it ready,
     # is withdrawn before anything is saved (the in-memory check first: most saves have none).
     withdrawn: list[str] = []
-    definition = instance.definition
     if (
         instance.case_id is not None
-        and outreach.may_reach_out(definition.sha256, definition.files or {})
+        and outreach.may_reach_out(instance.definition)
         and outreach.ready_outreach(wf)
     ):
         if outreach.case_is_dnc(_case_of(session, instance)):
