@@ -37,8 +37,7 @@ class Env:
 
     @property
     def site(self) -> Site:
-        s = self.settings
-        return Site(s.site_timezone, s.holiday_country, s.holiday_subdivision)
+        return self.settings.site
 
 
 pass_env = click.make_pass_decorator(Env)
@@ -64,7 +63,11 @@ def main(ctx: click.Context) -> None:
     )
     # SpiffWorkflow logs every task state change at INFO: far too chatty for an operator.
     logging.getLogger("spiff").setLevel(logging.WARNING)
-    ctx.obj = Env(load_settings())
+    try:
+        settings = load_settings()
+    except ValueError as exc:  # a bad setting or site calendar line: say which, then stop
+        raise click.ClickException(f"configuration: {exc}") from None
+    ctx.obj = Env(settings)
 
 
 def _print_problems(exc: DeploymentInvalid) -> None:

@@ -137,8 +137,15 @@ DEMO_CLIENTS = (
         "1946-03-09",
         "DEMO-0004",
         "Discharged home after heart failure admission; lives with his wife.",
-        (("intake", None), ("message:discharge", {"disposition": "home", "unit": "4 West"})),
-        frozenset({"tcm_first_attempt", "assessment"}),
+        (
+            ("intake", None),
+            (
+                "message:discharge",
+                {"disposition": "home", "behavioral_health": False, "unit": "4 West"},
+            ),
+        ),
+        # Discharged before the bedside assessment: it continues by phone, the worker is told.
+        frozenset({"tcm_first_attempt", "phone_assessment", "discharge_notice"}),
         start_at=lambda now, site: holiday_window_start(now, site),
     ),
     DemoClient(
@@ -149,11 +156,14 @@ DEMO_CLIENTS = (
         "Discharged after pneumonia; phone often switched off.",
         (
             ("intake", None),
-            ("message:discharge", {"disposition": "home", "unit": "5 East"}),
+            (
+                "message:discharge",
+                {"disposition": "home", "behavioral_health": True, "unit": "5 East"},
+            ),
             ("tcm_first_attempt", TCM_UNREACHABLE),
             ("tcm_retry", {**TCM_UNREACHABLE, "record_unable_to_reach": False}),
         ),
-        frozenset({"tcm_retry"}),
+        frozenset({"tcm_retry", "fuh_7_check", "fuh_30_check"}),
     ),
     DemoClient(
         "Nadia",
@@ -167,7 +177,8 @@ DEMO_CLIENTS = (
             ("care_plan", care_plan(("safety",))),
             ("send_referral", SAFETY_REFERRAL),
         ),
-        frozenset({"timer:followup_wait", "timer:answer_overdue"}),
+        # The safety screen made her do-not-contact: one urgent "Plan safe contact" task.
+        frozenset({"timer:followup_wait", "timer:answer_overdue", "plan_safe_contact"}),
     ),
     DemoClient(
         "Lena",
@@ -342,11 +353,15 @@ def _run_step(
         return
     if step.startswith("message:"):
         name = step.split(":", 1)[1]
+        payload = dict(data or {})
+        if name == "discharge":
+            # The hospital's ADT feed says when the client left: now, in the demo's time.
+            payload.setdefault("discharged_at", clock.now().isoformat())
         results = instances.deliver_message(
             session,
             name=name,
             case_id=case.id,
-            payload=data or {},
+            payload=payload,
             actor=None,
             clock=clock,
             site=site,

@@ -51,6 +51,7 @@ def assessment(
     cssrs: Mapping[str, Any] = CSSRS_NONE,
     ahc: Mapping[str, Any] = AHC_NO_NEEDS,
     phq9: Mapping[str, Any] | None = None,
+    gad7: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     data = {
         **NARRATIVE,
@@ -60,6 +61,8 @@ def assessment(
     }
     if phq9 is not None:
         data["phq9"] = dict(phq9)
+    if gad7 is not None:
+        data["gad7"] = dict(gad7)
     return data
 
 
@@ -161,6 +164,19 @@ CLOSING = {
     "goals_met": "all",
 }
 
+FUH_ATTENDED = {
+    "visit_status": "attended",
+    "visit_date": "2026-03-06",
+    "practitioner": "Eastside CMHC",
+}
+FYI = {"acknowledged": True}
+AMA_REVIEW = {
+    "actions": ["risk_screens_reviewed", "tcm_expedited"],
+    "note": "Reviewed the same day.",
+}
+SAFE_CONTACT_PLAN = {"channel": "care_team", "supervisor_informed": True}
+GAD7_MODERATE = {"q1": 2, "q2": 2, "q3": 2, "q4": 1, "q5": 1, "q6": 1, "q7": 1}  # total 10
+
 # Form data by task id, for the demo's scripted steps.
 STEP_DATA: dict[str, Callable[[], dict[str, Any]]] = {
     "intake": lambda: dict(INTAKE),
@@ -183,5 +199,16 @@ STEP_DATA: dict[str, Callable[[], dict[str, Any]]] = {
     "precautions_escalation": lambda: dict(SAFETY_ESCALATION),
     "ordered_precautions_escalation": lambda: dict(SAFETY_ESCALATION),
     "followup_review": followup,
+    "followup_review_safe": lambda: {
+        **followup(),
+        "contact_outcome": "through_care_team",
+    },
+    "phone_assessment": lambda: {**assessment(), "setting": "phone"},
+    "fuh_7_check": lambda: dict(FUH_ATTENDED),
+    "fuh_30_check": lambda: dict(FUH_ATTENDED),
+    "ama_review": lambda: dict(AMA_REVIEW),
+    "discharge_notice": lambda: dict(FYI),
+    "declined_fyi": lambda: dict(FYI),
+    "plan_safe_contact": lambda: dict(SAFE_CONTACT_PLAN),
     "close_case": lambda: dict(CLOSING),
 }

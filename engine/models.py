@@ -4,7 +4,7 @@ from engine.access.models import BreakGlassGrant
 from engine.accounts.models import ApiToken, Role, User, UserRole
 from engine.assessments.models import Assessment
 from engine.audit.models import AuditEvent
-from engine.cases.models import CareTeamMember, Case, Client
+from engine.cases.models import CareTeamMember, Case, CaseFlagEvent, Client
 from engine.db import Base
 from engine.definitions.models import ProcessDefinition
 from engine.inbox.models import HumanTask
@@ -22,6 +22,7 @@ __all__ = [
     "BreakGlassGrant",
     "CareTeamMember",
     "Case",
+    "CaseFlagEvent",
     "Client",
     "CommunityResource",
     "Consent",

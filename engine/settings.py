@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import date, time
 from pathlib import Path
 from typing import Any
+
+from engine.calendar import DEFAULT_BUSINESS_DAY_END, Site, load_closed_days, parse_day_end
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,6 +22,11 @@ class Settings:
     site_timezone: str = "America/New_York"
     holiday_country: str = "US"
     holiday_subdivision: str | None = None
+    # End of the site's business day (site time): business-day deadlines fall due then.
+    business_day_end: time = DEFAULT_BUSINESS_DAY_END
+    # The site calendar file (CAREBRIDGE_CLOSED_DAYS) and its lines, read once at start-up.
+    closed_days_file: Path | None = None
+    closed_days: tuple[tuple[date, bool], ...] = ()
     processes_dir: Path = ROOT / "processes"
     forms_dir: Path = ROOT / "forms"
     script_timeout_s: float = 1.0
@@ -37,6 +45,22 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"  # links in e-mails
     notify_max_attempts: int = 10
 
+    def __post_init__(self) -> None:
+        # However the settings are built, a named calendar file is read (and checked) now:
+        # an invalid line stops start-up (CalendarFileError names the file and the line).
+        if self.closed_days_file is not None and not self.closed_days:
+            object.__setattr__(self, "closed_days", load_closed_days(self.closed_days_file))
+
+    @property
+    def site(self) -> Site:
+        return Site(
+            self.site_timezone,
+            self.holiday_country,
+            self.holiday_subdivision,
+            overrides=self.closed_days,
+            business_day_end=self.business_day_end,
+        )
+
 
 _ENV = {
     "database_url": "CAREBRIDGE_DATABASE_URL",
@@ -54,6 +78,8 @@ _ENV = {
     "paging_webhook_secret": "CAREBRIDGE_PAGING_WEBHOOK_SECRET",
     "public_url": "CAREBRIDGE_PUBLIC_URL",
     "notify_max_attempts": "CAREBRIDGE_NOTIFY_MAX_ATTEMPTS",
+    "business_day_end": "CAREBRIDGE_BUSINESS_DAY_END",
+    "closed_days_file": "CAREBRIDGE_CLOSED_DAYS",
 }
 _INTEGERS = {"live_workflows", "break_glass_minutes", "notify_max_attempts"}
 
@@ -87,9 +113,20 @@ def load_settings(**overrides: Any) -> Settings:
                     values[name] = int(raw)
                 except ValueError:
                     raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
+            elif name == "business_day_end":
+                values[name] = parse_day_end(raw)
+            elif name == "closed_days_file":
+                values[name] = Path(raw)
             else:
                 values[name] = raw
     values.update(overrides)
+    if isinstance(values.get("closed_days_file"), str):
+        values["closed_days_file"] = Path(values["closed_days_file"])
+    # An unreadable or invalid calendar stops start-up (CalendarFileError names file and line):
+    # deadlines counted on a calendar the site did not mean are worse than not starting.
+    # Read first, before anything else is written (the generated secret key, say).
+    if values.get("closed_days_file") is not None and not values.get("closed_days"):
+        values["closed_days"] = load_closed_days(values["closed_days_file"])
     if "secret_key" not in values:
         values["secret_key"] = _stable_secret()
     return replace(Settings(), **values)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from engine.inbox.permissions import can_reassign, can_see, can_work
 from engine.inbox.queries import InboxRow
 from engine.instances import services as instances
 from engine.instances.models import ProcessInstance
+from engine.outreach import DNC_FLAG, flags_of
 from engine.workflow import runtime
 
 # Longer output is a template bug (or a loop); the reader would not scroll through it anyway.
@@ -43,6 +44,9 @@ class TaskSummary(InboxRow):
 
     assignee: str | None  # username
     acknowledged_by: str | None  # username
+    # The case's flags as they are now (never as they were when the task was created).
+    client_flags: dict[str, bool] = field(default_factory=dict)
+    cancel_reason: str | None = None
 
 
 _ROW_FIELDS = tuple(f.name for f in fields(InboxRow))
@@ -69,27 +73,58 @@ def _client_names(session: Session, client_ids: Iterable[int | None]) -> dict[in
     return {cid: f"{given} {family}" for cid, given, family in rows}
 
 
-def _summary(row: InboxRow, names: Mapping[int, str]) -> TaskSummary:
+def _summary(
+    row: InboxRow,
+    names: Mapping[int, str],
+    client_flags: dict[str, bool] | None = None,
+    cancel_reason: str | None = None,
+) -> TaskSummary:
     return TaskSummary(
         **{name: getattr(row, name) for name in _ROW_FIELDS},
         assignee=names.get(row.assignee_id) if row.assignee_id is not None else None,
         acknowledged_by=(
             names.get(row.acknowledged_by_id) if row.acknowledged_by_id is not None else None
         ),
+        client_flags=client_flags or {},
+        cancel_reason=cancel_reason,
     )
 
 
+def case_flags(session: Session, case_ids: Iterable[int | None]) -> dict[int, dict[str, bool]]:
+    """The current flags of each case (outreach.flags_of), in one query for the whole list."""
+    ids = {i for i in case_ids if i is not None}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Case.id, Case.flags, Client.do_not_contact)
+        .join(Client, Client.id == Case.client_id)
+        .where(Case.id.in_(ids))
+    ).tuples()
+    return {cid: flags_of(flags, client_do_not_contact=dnc) for cid, flags, dnc in rows}
+
+
 def summarize_tasks(session: Session, tasks: Sequence[HumanTask | InboxRow]) -> list[TaskSummary]:
-    """Summaries in the given order, with names resolved in two queries for the whole list."""
+    """Summaries in the given order, with names and case flags resolved in three queries for
+    the whole list."""
     names = usernames(session, [i for t in tasks for i in (t.assignee_id, t.acknowledged_by_id)])
     clients = _client_names(session, [t.client_id for t in tasks if isinstance(t, HumanTask)])
-    rows = [
-        t
-        if isinstance(t, InboxRow)
-        else InboxRow.of(t, clients.get(t.client_id) if t.client_id is not None else None)
-        for t in tasks
-    ]
-    return [_summary(r, names) for r in rows]
+    flags = case_flags(session, (t.case_id for t in tasks))
+    out = []
+    for t in tasks:
+        row = (
+            t
+            if isinstance(t, InboxRow)
+            else InboxRow.of(t, clients.get(t.client_id) if t.client_id is not None else None)
+        )
+        out.append(
+            _summary(
+                row,
+                names,
+                flags.get(row.case_id) if row.case_id is not None else None,
+                t.cancel_reason if isinstance(t, HumanTask) else None,
+            )
+        )
+    return out
 
 
 def summarize_task(session: Session, task: HumanTask) -> TaskSummary:
@@ -246,9 +281,22 @@ def view_task(
             },
         )
     row = InboxRow.of(task, client.display_name if client is not None else None)
+    current_flags = (
+        flags_of(case.flags, client_do_not_contact=case.client.do_not_contact)
+        if case is not None
+        else {}
+    )
+    if ready and DNC_FLAG in current_flags:
+        # Instructions read the flag as it is now, not as the pathway was seeded with it.
+        data[DNC_FLAG] = True
     return TaskDetail(
         task=task,
-        summary=_summary(row, usernames(session, [task.assignee_id, task.acknowledged_by_id])),
+        summary=_summary(
+            row,
+            usernames(session, [task.assignee_id, task.acknowledged_by_id]),
+            current_flags,
+            task.cancel_reason,
+        ),
         case=case,
         client=client,
         definition=definition,

@@ -11,7 +11,6 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import instances, notifications
-from engine.calendar import Site
 from engine.clock import Clock, SystemClock
 from engine.db import make_sessionmaker
 from engine.settings import Settings, load_settings
@@ -47,7 +46,7 @@ def create_app(
         settings=settings,
         sessions=sessions or make_sessionmaker(settings.database_url),
         clock=clock or SystemClock(),
-        site=Site(settings.site_timezone, settings.holiday_country, settings.holiday_subdivision),
+        site=settings.site,
         after_commit=after_commit,
     )
     auth.init_app(app)

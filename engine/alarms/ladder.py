@@ -192,7 +192,7 @@ def close_escalations(
     session: Session, original: HumanTask, *, reason: str, now: datetime
 ) -> list[HumanTask]:
     """End the ladder of `original` and close its open escalation tasks (status cancelled,
-    `closed_reason` = reason)."""
+    `cancel_reason` = reason)."""
     original.next_escalation_at = None
     if original.escalation_level == 0:
         return []  # no rung reached: no escalation task exists
@@ -205,7 +205,7 @@ def close_escalations(
     )
     for task in closed:
         task.status = "cancelled"
-        task.closed_reason = reason
+        task.cancel_reason = reason
         task.completed_at = now
         audit.record(
             session,

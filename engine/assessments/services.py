@@ -15,20 +15,12 @@ from sqlalchemy.orm import Session
 from engine import audit, instruments
 from engine.accounts.models import User
 from engine.assessments.models import Assessment
+from engine.assessments.needs import BEHAVIOURAL_NEED, NEED_OF_FLAG, gad7_need
 from engine.cases.models import Case
 from engine.errors import Invalid
 from engine.forms import instrument_fields
 from engine.inbox.models import HumanTask
 
-# AHC HRSN flag -> the care-plan need it points to.
-NEED_OF_FLAG = {
-    "housing_instability": "housing",
-    "housing_quality": "housing",
-    "food_insecurity": "food",
-    "transportation": "transportation",
-    "utilities": "utilities",
-    "interpersonal_safety": "safety",
-}
 RISK_ORDER = ("none", "low", "moderate", "high")
 
 
@@ -48,6 +40,8 @@ def summarize(
         need = NEED_OF_FLAG.get(flag)
         if need and need not in needs:
             needs.append(need)
+    gad7 = results.get("gad7")
+    behavioural_needs = [BEHAVIOURAL_NEED] if gad7 is not None and gad7_need(gad7.score) else []
     suicide_ideation = bool(phq9 and "suicide_ideation" in phq9.flags)
     item9_declined = bool(phq9 and SUICIDE_ITEM in phq9.declined)
     risk = cssrs.risk_level if cssrs and cssrs.risk_level else "none"
@@ -64,6 +58,8 @@ def summarize(
         "phq2_positive": bool(phq2 and "positive" in phq2.flags),
         "do_not_contact": bool(ahc and "interpersonal_safety" in ahc.flags),
         "needs": needs,
+        # Behavioural-health needs the care plan must address too (GAD-7 >= 10).
+        "behavioral_needs": behavioural_needs,
         "bands": {k: r.band for k, r in results.items() if r.band},
         "scores": {k: r.score for k, r in results.items() if r.score is not None},
         "reasons": risk_reasons(results, answers or {}),
@@ -246,6 +242,7 @@ def flag_case(
         or summary["suicide_ideation"]
         or summary.get("suicide_item_declined", False)
         or summary["bands"].get("phq9") in ("moderate", "moderately_severe", "severe")
+        or bool(summary.get("behavioral_needs"))
     )
     if behavioural and not flags.get("behavioral_health"):
         flags["behavioral_health"] = True

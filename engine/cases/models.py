@@ -45,6 +45,9 @@ class Case(Base):
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # Set by the discharge message: one discharge pathway per admission (this case).
+    discharged_at: Mapped[datetime | None]
+    discharge_disposition: Mapped[str | None] = mapped_column(String(20))
 
     client: Mapped[Client] = relationship(lazy="joined")
     primary_social_worker: Mapped[User | None] = relationship(
@@ -82,3 +85,19 @@ class CareTeamMember(Base):
     removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="raise")
+
+
+class CaseFlagEvent(Base):
+    """Who set or removed a client flag on a case, when and why. The reason is care-team
+    information (it may name who endangers the client): it stays here, out of the audit
+    details and out of the case's JSON."""
+
+    __tablename__ = "case_flag_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    flag: Mapped[str] = mapped_column(String(40))
+    value: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -56,6 +56,11 @@ class HumanTask(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     status: Mapped[str] = mapped_column(String(20), default="open")  # open|completed|cancelled
+    # Why the engine closed a task without it being completed: `do_not_contact` (client
+    # outreach stopped by the flag), `discharged` (inpatient-only work ended at discharge),
+    # `resolved` (an escalation whose task was acknowledged or completed), `original_closed`
+    # (an escalation whose task was cancelled).
+    cancel_reason: Mapped[str | None] = mapped_column(String(40))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     priority: Mapped[str] = mapped_column(String(10), default="routine")
     priority_rank: Mapped[int] = mapped_column(default=0)
@@ -69,9 +74,6 @@ class HumanTask(Base):
     claimed_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # Why a task closed without being completed: `resolved` (an escalation whose task was
-    # acknowledged or completed), `original_closed` (its task was cancelled).
-    closed_reason: Mapped[str | None] = mapped_column(String(40))
     # How the assignee was chosen when the task was created: rota, on_call_flag, continuity,
     # fallback (a supervisor as safety net: people of the task's role may still work it).
     assigned_by: Mapped[str | None] = mapped_column(String(20))

@@ -60,7 +60,6 @@ class InboxRow:
     acknowledged_at: datetime | None
     acknowledged_by_id: int | None
     escalates_task_id: int | None
-    closed_reason: str | None
 
     @staticmethod
     def of(task: HumanTask, client_name: str | None) -> InboxRow:
@@ -82,7 +81,6 @@ class InboxRow:
             acknowledged_at=task.acknowledged_at,
             acknowledged_by_id=task.acknowledged_by_id,
             escalates_task_id=task.escalates_task_id,
-            closed_reason=task.closed_reason,
         )
 
     def is_overdue(self, now: datetime) -> bool:

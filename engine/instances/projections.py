@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -59,6 +59,21 @@ DEFAULT_DUE = "P7D"
 
 
 def _due_at(task: runtime.ReadyTask, now: datetime, site: Site) -> datetime:
+    """`dueAt` names a task-data variable holding the deadline itself (ISO-8601 with offset,
+    computed by the engine from the real event, e.g. the discharge): it may already be past,
+    and the task is then created overdue with its true due time. Otherwise the decision
+    table's `dueInVariable`, `dueIn` (ISO duration) or `dueInBusinessDays` from now, else the
+    default."""
+    due_var = task.properties.get("dueAt")
+    if due_var:
+        value = task.data.get(due_var)
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
     decided = _from_data(task, "dueInVariable")
     if isinstance(decided, str) and decided.strip():
         try:
@@ -111,6 +126,10 @@ def _new_task(
     decided_lane = _from_data(t, "laneVariable")
     lane = decided_lane if isinstance(decided_lane, str) and decided_lane.strip() else t.lane
     role = role_for_lane(lane)
+    if role == "social_worker" and case is not None and case.status == "closed":
+        # A closed case's work that runs on (a referral an organisation accepted) belongs to
+        # the case managers: no social worker follows the case any more.
+        role = "case_manager"
     priority = _priority(t)
     assignee_id, assigned_by = _assignee(session, case, t, role=role, priority=priority, now=now)
     return HumanTask(

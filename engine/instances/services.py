@@ -7,17 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import alarms, audit, referrals
+from engine import alarms, audit, outreach, referrals
 from engine.accounts.models import User
+from engine.assessments import needs as assessment_needs
 from engine.assessments import services as assessments
-from engine.calendar import DEFAULT_SITE, Site, add_business_days
+from engine.calendar import DEFAULT_SITE, Site
 from engine.cases.models import Case
 from engine.clock import Clock
 from engine.definitions import services as definitions
@@ -31,6 +31,7 @@ from engine.timers.models import Timer
 from engine.workflow import runtime
 
 _script_engine: Any = None
+DISCHARGE_MESSAGE = "discharge"
 
 
 def script_engine() -> Any:
@@ -41,6 +42,14 @@ def script_engine() -> Any:
 
         _script_engine = make_script_engine(helpers=SCRIPT_HELPERS)
     return _script_engine
+
+
+@dataclass(frozen=True)
+class _FixedClock:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
 
 
 def actor_of(user: User | None) -> audit.Actor:
@@ -162,6 +171,17 @@ def _save(
 ) -> list[HumanTask]:
     """`timer_rows`: the instance's waiting timer rows, when the command has already read
     them after taking the instance's lock (the projection then skips that read)."""
+    # Do-not-contact reaches every step: outreach that is ready now, whoever made it ready,
+    # is withdrawn before anything is saved (the in-memory check first: most saves have none).
+    withdrawn: list[str] = []
+    if (
+        instance.case_id is not None
+        and outreach.may_reach_out(instance.definition)
+        and outreach.ready_outreach(wf)
+    ):
+        if outreach.case_is_dnc(_case_of(session, instance)):
+            with runtime.using_clock(_FixedClock(now)):
+                withdrawn = outreach.withdraw(wf)
     state = runtime.dumps(wf)
     LIVE.remember(session, instance.id, state, wf)
     try:
@@ -186,6 +206,19 @@ def _save(
             "Someone else changed this pathway at the same time. Reload and try again.",
             code="stale_instance",
         ) from exc
+    for row in result.cancelled:
+        if row.spiff_task_id in withdrawn:
+            row.cancel_reason = outreach.WITHDRAWN
+            _audit_instance(
+                session,
+                audit.AuditTag.OUTREACH_WITHDRAWN,
+                instance,
+                actor=actor,
+                at=now,
+                client_id=row.client_id,
+                task_id=row.id,
+                details={"bpmn_id": row.bpmn_id, "reason": outreach.WITHDRAWN},
+            )
     # Alarm hook points (the lead may move them onto TaskCreated/TaskCancelled events).
     alarms.start(session, result.created, now=now)
     alarms.stop_for_closed(session, result.cancelled, now=now)
@@ -319,7 +352,7 @@ def complete_task(
 ) -> CommandResult:
     """Validate the form, complete the task, run to the next wait state. Raises Invalid with
     field errors (nothing changed), Forbidden, or Conflict when someone else got there first."""
-    from engine.forms import validate
+    from engine.forms import instrument_fields, validate
     from engine.inbox.permissions import require_can_work
 
     try:
@@ -332,16 +365,29 @@ def complete_task(
     if schema is not None:
         validate(schema, data)
     now = clock.now()
+    case = _case_of(session, instance)
+    # Only a form with screening instruments can flag the client (AHC safety > 10): read the
+    # flag before scoring only then, which spares the other completions a query.
+    screens = schema is not None and bool(instrument_fields(schema))
+    dnc_before = outreach.case_is_dnc(case) if screens else True
     # Instrument answers become Assessment rows; task data keeps only the scored outcome.
     clean, outcome = assessments.score_form(session, task, dict(data), actor, now)
     with runtime.using_clock(clock):
         wf = _load(instance)
+        ready = next((t for t in runtime.ready_human_tasks(wf) if t.id == task.spiff_task_id), None)
+        rule_data = (
+            _check_task_rules(session, ready, task, clean, actor=actor, now=now)
+            if ready is not None and task.case_id is not None
+            else {}
+        )
         # Referral steps (send with consent, re-refer, outcome) change Referral rows and may
         # add task data (the answer deadline) before the task runs.
         step = referrals.before_task_completion(
             session, task=task, wf=wf, data=clean, actor=actor, clock=clock, site=site
         )
-        runtime.complete(wf, task.workflow_task_id, clean, extra={**outcome, **step.extra})
+        runtime.complete(
+            wf, task.workflow_task_id, clean, extra={**rule_data, **outcome, **step.extra}
+        )
     task.status = "completed"
     task.completed_at = now
     task.completed_by_id = actor.id
@@ -365,6 +411,15 @@ def complete_task(
         session, step, instance=instance, actor=actor, clock=clock, site=site
     ):
         created += started.created_tasks
+    if not dnc_before and outreach.case_is_dnc(case):
+        # The screen just flagged the client (AHC interpersonal safety > 10): the flag reaches
+        # every running pathway of the client now, in this transaction.
+        from engine.cases.flags import gained_do_not_contact
+
+        assert case is not None
+        _, plan = gained_do_not_contact(session, case=case, actor=actor, clock=clock, site=site)
+        if plan is not None:
+            created.append(plan)
     if instance.status == "completed":
         _close_case_when_its_pathway_ends(session, instance, actor=who, now=now)
     return CommandResult(instance, created)
@@ -416,6 +471,78 @@ def _complete_standalone(
     return CommandResult(get_instance(session, original.instance_id))
 
 
+def _check_task_rules(
+    session: Session,
+    ready: runtime.ReadyTask,
+    task: HumanTask,
+    data: Mapping[str, Any],
+    *,
+    actor: User,
+    now: datetime,
+) -> dict[str, Any]:
+    """What a task's properties ask of its completion: `coversScreenedNeeds` (a care plan
+    must address every need the case's screens found, else Invalid naming each), `fuhCheck`
+    (a HEDIS FUH check: its result goes on the case timeline), `closesCase`, and
+    `recordsConsent` (the intake: a decline is noted, and the admission's screens decide
+    whether the crisis path runs anyway). Returns task data to add."""
+    assert task.case_id is not None
+    extra: dict[str, Any] = {}
+    consent_field = ready.properties.get("recordsConsent")
+    if consent_field:
+        risk = assessment_needs.admission_risk(session, task.case_id)
+        extra["admission_risk"] = {k: risk[k] for k in ("suicide_risk", "safety_concern", "any")}
+        if data.get(consent_field) == "declined":
+            if risk["any"] and "screening" not in ready.data:
+                extra["screening"] = risk["screening"]
+            audit.record(
+                session,
+                audit.AuditTag.SERVICES_DECLINED,
+                actor=actor_of(actor),
+                at=now,
+                category="case_record",
+                case_id=task.case_id,
+                client_id=task.client_id,
+                task_id=task.id,
+                details={"crisis_path": risk["any"]},
+            )
+    if str(ready.properties.get("coversScreenedNeeds", "")).lower() == "true":
+        assessment_needs.require_needs_addressed(session, case_id=task.case_id, plan=data)
+    if str(ready.properties.get("closesCase", "")).lower() == "true":
+        case = session.get(Case, task.case_id)
+        assert case is not None
+        case.status = "closed"
+        case.closed_at = now
+        audit.record(
+            session,
+            audit.AuditTag.CASE_CLOSED,
+            actor=actor_of(actor),
+            at=now,
+            category="case_record",
+            case_id=case.id,
+            client_id=case.client_id,
+            details={"bpmn_id": task.bpmn_id},
+        )
+    fuh = ready.properties.get("fuhCheck")
+    if fuh:
+        audit.record(
+            session,
+            audit.AuditTag.FUH_RECORDED,
+            actor=actor_of(actor),
+            at=now,
+            category="behavioral_health",
+            case_id=task.case_id,
+            client_id=task.client_id,
+            instance_id=task.instance_id,
+            task_id=task.id,
+            details={
+                "check": f"{fuh}_day",
+                "visit_status": data.get("visit_status"),
+                "visit_date": data.get("visit_date"),
+            },
+        )
+    return extra
+
+
 def deliver_message(
     session: Session,
     *,
@@ -428,14 +555,23 @@ def deliver_message(
     instance_ids: Sequence[int] | None = None,
 ) -> list[CommandResult]:
     """Deliver a message to the case's instances waiting for it; if none waits, start every
-    deployed process whose start event catches it (e.g. `discharge`), seeded with the payload
-    as `message` and the deadlines of `_message_start_seed`.
+    deployed process whose start event catches it, seeded with the payload as `message`. The
+    `discharge` message goes to engine.discharge (payload checks, one per admission, deadlines
+    counted from the discharge).
 
     `instance_ids` limits delivery to those instances (a correlated message) and never starts
     anything: an empty list back means none of them was waiting."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("No such case.", code="case_not_found")
+    if name == DISCHARGE_MESSAGE and instance_ids is None:
+        # One discharge per admission, its payload checked, its deadlines counted from the
+        # discharge itself: engine.discharge owns it.
+        from engine import discharge
+
+        return discharge.handle_discharge_message(
+            session, case=case, payload=payload, actor=actor, clock=clock, site=site
+        )
     if name == referrals.STATUS_MESSAGE and instance_ids is None:
         # Correlated by referral id: validated against the referral state machine, recorded,
         # then delivered to that referral's own instance only (it calls back with instance_ids).
@@ -475,6 +611,40 @@ def deliver_message(
         )
     if results or instance_ids is not None:
         return results
+    results = start_by_message(
+        session,
+        name=name,
+        case=case,
+        payload=payload,
+        seed=_message_start_seed(payload, now=now),
+        actor=actor,
+        clock=clock,
+        site=site,
+    )
+    if not results:
+        raise Invalid(
+            f"No pathway of this case is waiting for the message '{name}'.",
+            code="message_not_expected",
+        )
+    return results
+
+
+def start_by_message(
+    session: Session,
+    *,
+    name: str,
+    case: Case,
+    payload: Mapping[str, Any],
+    seed: Mapping[str, Any],
+    actor: User | None,
+    clock: Clock,
+    site: Site = DEFAULT_SITE,
+) -> list[CommandResult]:
+    """Start every deployed process whose start event catches the message `name`, seeded with
+    `seed`, and hand it the message. An empty list: no process starts on that message."""
+    now = clock.now()
+    who = actor_of(actor)
+    results = []
     for definition in _definitions_started_by(session, name):
         started = start_process(
             session,
@@ -483,7 +653,7 @@ def deliver_message(
             actor=actor,
             clock=clock,
             definition=definition,
-            data=_message_start_seed(payload, now=now, site=site),
+            data=seed,
             site=site,
         )
         instance = started.instance
@@ -496,29 +666,11 @@ def deliver_message(
                 started.created_tasks + _save(session, instance, wf, now=now, site=site, actor=who),
             )
         )
-    if not results:
-        raise Invalid(
-            f"No pathway of this case is waiting for the message '{name}'.",
-            code="message_not_expected",
-        )
     return results
 
 
-# Business-day deadlines a diagram can name in a timeDate timer. Diagram scripts cannot count
-# business days themselves (no holiday calendar, no site zone, no clock), so the engine seeds
-# them when a message starts a process: discharge -> transitional-care contact (CMS TCM).
-TCM_CONTACT_BUSINESS_DAYS = 2
-
-
-def _message_start_seed(payload: Mapping[str, Any], *, now: datetime, site: Site) -> dict[str, Any]:
-    due = add_business_days(now, TCM_CONTACT_BUSINESS_DAYS, site=site)
-    return {
-        "message": dict(payload),
-        "message_received_at": now.isoformat(),
-        # ISO-8601 in the site's zone, with its offset: SpiffWorkflow would read a naive timeDate
-        # in the server's zone, and instructions can show the local date and time as they are.
-        "tcm_contact_due": due.astimezone(ZoneInfo(site.timezone)).isoformat(),
-    }
+def _message_start_seed(payload: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    return {"message": dict(payload), "message_received_at": now.isoformat()}
 
 
 def _definitions_started_by(session: Session, message: str) -> list[ProcessDefinition]:
@@ -619,3 +771,41 @@ def rebuild_projections(session: Session, *, clock: Clock, site: Site = DEFAULT_
             session, instance, _load(instance, live=False), case=case, now=clock.now(), site=site
         )
     return len(live)
+
+
+def push_contact_flag(
+    session: Session, *, case: Case, actor: User | None, clock: Clock, site: Site = DEFAULT_SITE
+) -> list[HumanTask]:
+    """Tell every running pathway of the case that its client is now do-not-contact, in this
+    transaction: later gateways and instructions read the flag, and ready outreach tasks are
+    withdrawn (status cancelled, cancel_reason do_not_contact). Returns the withdrawn rows."""
+    now = clock.now()
+    who = actor_of(actor)
+    live = session.scalars(
+        select(ProcessInstance.id)
+        .where(
+            ProcessInstance.case_id == case.id,
+            ProcessInstance.status.not_in(("completed", "cancelled")),
+        )
+        .order_by(ProcessInstance.id)
+    ).all()
+    withdrawn: list[HumanTask] = []
+    for instance_id in live:
+        instance = _lock_instance(session, instance_id)
+        with runtime.using_clock(clock):
+            wf = _load(instance)
+        runtime.set_live_data(wf, {outreach.DNC_FLAG: True})
+        open_before = set(
+            session.scalars(
+                select(HumanTask.id).where(
+                    HumanTask.instance_id == instance.id, HumanTask.status == "open"
+                )
+            )
+        )
+        _save(session, instance, wf, now=now, site=site, actor=who)
+        withdrawn += [
+            row
+            for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(open_before)))
+            if row.cancel_reason == outreach.WITHDRAWN
+        ]
+    return withdrawn

@@ -21,10 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
+from engine.audit import AuditTag
 from engine.calendar import DEFAULT_SITE, Site
 from engine.cases.models import Case, Client
 from engine.clock import Clock
 from engine.errors import Invalid, NotFound
+from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.referrals.consent import ConsentGiven, consent_for_sending, recipient_key
 from engine.referrals.models import CommunityResource, Referral, ReferralEvent
@@ -51,7 +53,7 @@ PROCESS_KEY = "referral"
 STATUS_MESSAGE = "referral_status"
 # FHIR Task.input / ServiceRequest.orderDetail for a client the organisation must not contact.
 CONTACTING_SUBJECT_PROHIBITED = "contacting-subject-prohibited"
-CASE_CLOSED_REASON = "The case pathway was closed."
+CASE_CLOSED_REASON = "case_closed"
 
 
 # ---------------------------------------------------------------- starting ---------
@@ -435,8 +437,11 @@ def close_referrals_of(
     clock: Clock,
     site: Site = DEFAULT_SITE,
 ) -> list[CommandResult]:
-    """A pathway that ends closes the loops it opened: its open referrals are cancelled, and
-    instances still following a closed referral (contact or outcome checks) stop."""
+    """A closed case ends only the referrals that have not started: `draft` and `requested`
+    ones are cancelled (reason `case_closed`; a requested one's organisation is told). An
+    organisation that accepted (accepted, in-progress, on-hold) goes on helping the client: its
+    referral runs on to its outcome with its timers, and its work passes to the case manager
+    (telling the organisation to stop would end help the client is getting)."""
     children = session.scalars(
         select(ProcessInstance.id).where(
             ProcessInstance.parent_instance_id == parent_instance_id,
@@ -451,7 +456,8 @@ def close_referrals_of(
     ).all()
     for referral_id in ids:
         referral = lock_referral(session, referral_id)
-        if referral.status in OPEN:
+        if referral.status in CANCELLED_ON_CLOSURE:
+            was_sent = referral.status == REQUESTED
             results += _apply_status(
                 session,
                 referral,
@@ -463,7 +469,44 @@ def close_referrals_of(
                 clock=clock,
                 site=site,
             )
-        else:
-            payload = _payload(referral, None, stop=True)
-            results += _deliver(session, referral, payload, actor=actor, clock=clock, site=site)
+            if was_sent:
+                _notify_organisation(session, referral, actor=actor, clock=clock)
+        elif referral.status in OPEN:
+            _hand_to_case_manager(session, referral)
     return results
+
+
+# Not started: nothing reached the client yet, so closing the case may end them.
+CANCELLED_ON_CLOSURE = frozenset({DRAFT, REQUESTED})
+CASE_MANAGER = "case_manager"
+
+
+def _notify_organisation(
+    session: Session, referral: Referral, *, actor: User | None, clock: Clock
+) -> None:
+    """The organisation reads the cancellation on the referral (FHIR Task status), the way it
+    reads every requester change; the audit row records that it was due to be told."""
+    audit_referral(
+        session,
+        referral,
+        actor=who(actor),
+        at=clock.now(),
+        details={"organisation_notified": True, "to": referral.status},
+        tag=AuditTag.REFERRAL_ORGANISATION_NOTIFIED,
+    )
+
+
+def _hand_to_case_manager(session: Session, referral: Referral) -> None:
+    """The referral's open social-work tasks go to the case managers' queue; its later tasks
+    follow (engine.instances.projections routes a closed case's social-work tasks there)."""
+    if referral.instance_id is None:
+        return
+    for task in session.scalars(
+        select(HumanTask).where(
+            HumanTask.instance_id == referral.instance_id, HumanTask.status == "open"
+        )
+    ):
+        if task.role != CASE_MANAGER:
+            task.role = CASE_MANAGER
+            task.assignee_id = None
+            task.claimed_at = None

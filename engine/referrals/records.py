@@ -84,11 +84,12 @@ def audit_referral(
     actor: audit.Actor,
     at: datetime,
     details: dict[str, Any],
+    tag: audit.AuditTag = audit.AuditTag.REFERRAL_UPDATED,
 ) -> None:
-    """`case:referral:updated`: ids and statuses only, never the reason text."""
+    """`case:referral:updated` (or `tag`): ids and statuses only, never the reason text."""
     audit.record(
         session,
-        audit.AuditTag.REFERRAL_UPDATED,
+        tag,
         actor=actor,
         at=at,
         category="referral",

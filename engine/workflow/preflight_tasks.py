@@ -105,6 +105,24 @@ class HumanTaskChecks(PreflightState):
                 self.problem(
                     doc, node, f"dueInBusinessDays {value!r} must be a whole number ≥ 0", at=prop
                 )
+        for marker, message in WITHDRAWN_BY.items():
+            if marker in props and props[marker][0].strip().lower() == "true":
+                if not _interrupted_by_message(node, message):
+                    self.problem(
+                        doc,
+                        node,
+                        f"{kind} {describe(node)} is marked {marker}: attach an interrupting "
+                        f"boundary event catching the message '{message}' (the engine sends it "
+                        "to withdraw the task)",
+                        at=props[marker][1],
+                    )
+        if "dueAt" in props and not props["dueAt"][0].strip().isidentifier():
+            self.problem(
+                doc,
+                node,
+                f"dueAt {props['dueAt'][0]!r} must name a task-data variable",
+                at=props["dueAt"][1],
+            )
         if "priority" in props:
             value, prop = props["priority"]
             if value.strip() not in PRIORITIES:
@@ -147,6 +165,26 @@ class HumanTaskChecks(PreflightState):
             self.problems.append(problem)
             return
         self.forms.values[filename] = value
+
+
+# Task markers the engine acts on by sending a message the task must catch: client outreach is
+# withdrawn by do_not_contact (engine.outreach), inpatient-only work ends with the discharge
+# (engine.discharge).
+WITHDRAWN_BY = {"clientOutreach": "do_not_contact", "inpatientOnly": "inpatient_care_ended"}
+
+
+def _interrupted_by_message(node: Any, message: str) -> bool:
+    root = node.getroottree().getroot()
+    ids = {m.get("id") for m in root.iterfind(".//bpmn:message", NSMAP) if m.get("name") == message}
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        if boundary.get("attachedToRef") != node.get("id"):
+            continue
+        if boundary.get("cancelActivity", "true") == "false":
+            continue
+        for definition in boundary.iterfind("bpmn:messageEventDefinition", NSMAP):
+            if definition.get("messageRef") in ids:
+                return True
+    return False
 
 
 def _reject_constant(name: str) -> Any:

@@ -307,6 +307,19 @@ def update_task_data(wf: BpmnWorkflow, task_id: str, data: Mapping[str, Any]) ->
     get_task(wf, task_id).data.update(data)
 
 
+def set_live_data(wf: BpmnWorkflow, values: Mapping[str, Any]) -> int:
+    """Put `values` into the data of every task that is ready, waiting or running (in called
+    processes too), so the steps that follow read them: a flag set on the case after the
+    pathway started (do-not-contact) reaches its later gateways and instructions. Returns
+    how many tasks were changed."""
+    changed = 0
+    for t in _all_tasks(wf):
+        if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            t.data.update(values)
+            changed += 1
+    return changed
+
+
 def fire_timers(wf: BpmnWorkflow) -> None:
     wf.refresh_timers()
     run_engine(wf)

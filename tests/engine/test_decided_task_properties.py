@@ -4,11 +4,13 @@ diagram's literal property, so a bad decision output never loses a task."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from engine.calendar import DEFAULT_SITE
 from engine.instances import projections
@@ -39,15 +41,20 @@ def ready(routing: Any, **props: str) -> ReadyTask:
     )
 
 
-def new_task(task: ReadyTask) -> Any:
-    instance = SimpleNamespace(id=1, case_id=None)
-    return projections._new_task(None, instance, None, task, NOW, DEFAULT_SITE)  # type: ignore[arg-type]
+@pytest.fixture
+def new_task(session: Session) -> Callable[[ReadyTask], Any]:
+    # A stat or asap task asks the on-call rota (empty here) for its holder: a real session.
+    def make(task: ReadyTask) -> Any:
+        instance = SimpleNamespace(id=1, case_id=None)
+        return projections._new_task(session, instance, None, task, NOW, DEFAULT_SITE)  # type: ignore[arg-type]
+
+    return make
 
 
 DECIDED = {"priority": "asap", "due": "PT4H", "lane": "Physician"}
 
 
-def test_the_decided_priority_due_and_lane_win() -> None:
+def test_the_decided_priority_due_and_lane_win(new_task: Callable[[ReadyTask], Any]) -> None:
     row = new_task(ready(DECIDED))
     assert (row.priority, row.due_at, row.role, row.lane) == (
         "asap",
@@ -66,7 +73,9 @@ def test_the_decided_priority_due_and_lane_win() -> None:
         "not a mapping",
     ],
 )
-def test_a_missing_or_invalid_decision_falls_back_to_the_diagram(routing: Any) -> None:
+def test_a_missing_or_invalid_decision_falls_back_to_the_diagram(
+    routing: Any, new_task: Callable[[ReadyTask], Any]
+) -> None:
     row = new_task(ready(routing))
     assert (row.priority, row.due_at, row.role) == (
         "routine",

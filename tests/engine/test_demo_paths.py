@@ -62,22 +62,32 @@ def test_discharge_around_thanksgiving_is_due_after_the_holiday(session, demo_wo
     task = _open(session, "DEMO-0004")["tcm_first_attempt"]
     created = task.created_at.astimezone(NY)
     assert (created.date().isoformat(), created.hour) == ("2026-11-25", 10)
-    # Wed 25 Nov + 2 business days, Thanksgiving (Thu 26) excluded: Fri 27, Mon 30.
+    # Wed 25 Nov + 2 business days, Thanksgiving (Thu 26) excluded: Fri 27, Mon 30, at the
+    # end of the business day.
     due = task.due_at.astimezone(NY)
-    assert (due.date().isoformat(), due.time()) == ("2026-11-30", created.time())
+    assert (due.date().isoformat(), due.hour, due.minute) == ("2026-11-30", 17, 0)
+
+
+def test_discharged_client_has_no_bedside_assessment_left(session, demo_world):
+    tasks = _open(session, "DEMO-0004")
+    assert "assessment" not in tasks
+    assert tasks["phone_assessment"].role == "social_worker"
+    assert _user(session, tasks["discharge_notice"]) == "alex"
 
 
 def test_unreachable_client_has_two_attempts_and_a_third_open(session, demo_world):
     tasks = _open(session, "DEMO-0005")
     assert tasks["tcm_retry"].role == "social_worker"
+    assert {"fuh_7_check", "fuh_30_check"} <= set(tasks)
 
 
 def test_do_not_contact_client_is_flagged_and_gets_no_outreach_task(session, demo_world):
     client = session.scalar(select(Client).where(Client.mrn == "DEMO-0006"))
     assert client.do_not_contact is True
-    assert not {"contact_check", "tcm_first_attempt", "tcm_retry"} & set(
-        _open(session, "DEMO-0006")
-    )
+    tasks = _open(session, "DEMO-0006")
+    assert not {"contact_check", "tcm_first_attempt", "tcm_retry"} & set(tasks)
+    plan = tasks["plan_safe_contact"]
+    assert (plan.priority, _user(session, plan)) == ("urgent", "alex")
 
 
 def test_food_and_housing_client_has_one_referral_per_need(session, demo_world):

@@ -99,7 +99,10 @@ def planned(drive, *, needs=("food",), ahc=demo.AHC_NO_NEEDS):
     case = drive.open_case()
     drive.complete(case, "intake")
     drive.complete(case, "assessment", demo.assessment(ahc=ahc))
-    drive.complete(case, "care_plan", demo.care_plan(needs=needs))
+    plan = demo.care_plan(needs=needs)
+    if ahc is AHC_UNSAFE and "safety" not in needs:
+        plan["already_met"] = ["safety"]  # the care plan must address every screened need
+    drive.complete(case, "care_plan", plan)
     return case
 
 
@@ -874,7 +877,7 @@ def test_other_messages_still_reach_every_waiting_instance(drive):
 
 
 # ---------------------------------------------------------------- case closure -----
-def test_closing_the_pathway_closes_its_referrals(drive, session):
+def test_closing_the_case_cancels_unsent_referrals_and_keeps_accepted_ones(drive, session):
     case = planned(drive, needs=("food", "housing"))
     food, housing = referral_for(drive, case, "food"), referral_for(drive, case, "housing")
     send(drive, food)
@@ -883,15 +886,14 @@ def test_closing_the_pathway_closes_its_referrals(drive, session):
     fire_due(drive)
     drive.complete(case, "followup_review", demo.followup("close"))
     drive.complete(case, "close_case")
-    assert (food.status, housing.status) == ("cancelled", "cancelled")
-    assert food.status_reason == referrals.commands.CASE_CLOSED_REASON
-    assert open_tasks(drive, case) == []
+    assert (food.status, housing.status) == ("accepted", "cancelled")
+    assert housing.status_reason == referrals.commands.CASE_CLOSED_REASON == "case_closed"
     live = session.scalars(
         select(ProcessInstance).where(
             ProcessInstance.case_id == case.id, ProcessInstance.status != "completed"
         )
     ).all()
-    assert live == []
+    assert [i.id for i in live] == [food.instance_id]
 
 
 # ---------------------------------------------------------------- audit ------------

@@ -70,6 +70,10 @@ class Expected:
 EXPECTED = {
     "intake": Expected("SocialWorker", "intake", "urgent", "intake", due_in="PT24H"),
     "assessment": Expected("SocialWorker", "assessment", "urgent", "assessment", due_in="P1D"),
+    "phone_assessment": Expected(
+        "SocialWorker", "assessment", "urgent", "assessment", due_in_business_days="1"
+    ),
+    "declined_fyi": Expected("Supervisor", "declined_fyi", "routine", "fyi", due_in="P1D"),
     "review_overdue_assessment": Expected(
         "Supervisor", "overdue_review", "urgent", "supervisor_review", due_in="PT8H"
     ),
@@ -131,6 +135,9 @@ EXPECTED = {
     "followup_review": Expected(
         "SocialWorker", "followup", "routine", "followup", due_in_business_days="2"
     ),
+    "followup_review_safe": Expected(
+        "SocialWorker", "followup", "routine", "followup_safe", due_in_business_days="2"
+    ),
     "close_case": Expected("SocialWorker", "closing", "routine", "closing", due_in="P7D"),
 }
 # The human tasks of each process this module checks.
@@ -138,6 +145,8 @@ TASKS_OF = {
     "care_pathway": {
         "intake",
         "assessment",
+        "phone_assessment",
+        "declined_fyi",
         "review_overdue_assessment",
         "close_case",
     },

@@ -36,7 +36,7 @@ JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
 DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-TCM_DUE = "2026-03-04T09:00:00-05:00"  # what the engine seeds for a Monday-morning discharge
+TCM_DUE = "2026-03-04T17:00:00-05:00"  # what the engine seeds for a Monday-morning discharge
 
 ESCALATION = {"action": "attended", "client_safe": True}
 CRISIS = {
@@ -160,17 +160,30 @@ class Run:
 
 # --- discharge follow-up -------------------------------------------------------------------
 
+# What engine.discharge seeds for a discharge on Monday 2026-03-02 10:00 New York time.
+DISCHARGE_SEED = {
+    "discharged_at": "2026-03-02T10:00:00-05:00",
+    "disposition": "home",
+    "inpatient_work_ended": [],
+    "inpatient_work_replaced_by": [],
+    "tcm_contact_due": TCM_DUE,
+    "fuh_7_due": "2026-03-09T23:59:59-04:00",
+    "fuh_30_due": "2026-04-01T23:59:59-04:00",
+    "ama_review_due": "2026-03-02T23:59:59-05:00",
+}
 
-def discharge(*, behavioral_health: bool = False, do_not_contact: bool = False) -> Run:
+
+def discharge(*, behavioral_health: bool = False, do_not_contact: bool = False, **seed: Any) -> Run:
+    payload = {"discharged_at": DISCHARGE_SEED["discharged_at"], "disposition": "home"}
     run = Run(
         "discharge_followup",
         behavioral_health=behavioral_health,
         do_not_contact=do_not_contact,
-        message={"discharged_at": "2026-03-02"},
-        tcm_contact_due=TCM_DUE,
+        message=payload,
+        **{**DISCHARGE_SEED, **seed},
     )
     assert run.ready_ids() == set()  # nothing happens before the message
-    run.deliver("discharge", {"discharged_at": "2026-03-02"})
+    run.deliver("discharge", payload)
     return run
 
 
@@ -185,9 +198,9 @@ def test_discharge_opens_the_transitional_care_contact() -> None:
     props = task.task_spec.extensions["properties"]
     assert run.ready_ids() == {"tcm_first_attempt"}
     assert task.task_spec.lane == "SocialWorker"
-    assert (props["dueInBusinessDays"], props["priority"]) == ("2", "urgent")
+    assert (props["dueAt"], props["priority"]) == ("tcm_contact_due", "urgent")
     assert "988" in run.instructions("tcm_first_attempt")
-    assert "deadline 2026-03-04 at 09:00, site time" in run.instructions("tcm_first_attempt")
+    assert "deadline 2026-03-04 at 17:00, site time" in run.instructions("tcm_first_attempt")
 
 
 def test_deadline_timer_is_the_seeded_due_time() -> None:
@@ -265,20 +278,24 @@ def test_contact_before_the_deadline_cancels_the_escalation() -> None:
     assert run.ready_ids() == set()
 
 
-@pytest.mark.parametrize(("flag", "expected"), [(True, {"mh_followup_check"}), (False, set())])
-def test_mental_health_follow_up_only_with_the_behavioural_health_flag(
-    flag: bool, expected: set[str]
-) -> None:
+@pytest.mark.parametrize(
+    ("flag", "expected"), [(True, {"fuh_7_check", "fuh_30_check"}), (False, set())]
+)
+def test_fuh_checks_only_with_the_behavioural_health_flag(flag: bool, expected: set[str]) -> None:
     run = discharge(behavioral_health=flag)
     run.complete("tcm_first_attempt", REACHED)
     assert run.ready_ids() == expected
 
 
-def test_mental_health_follow_up_is_due_in_7_days() -> None:
+def test_fuh_checks_are_due_at_the_seeded_end_of_day_7_and_30() -> None:
     run = discharge(behavioral_health=True)
-    task = run.ready()["mh_followup_check"]
-    assert task.task_spec.extensions["properties"]["dueIn"] == "P7D"
-    run.complete("mh_followup_check", MH_FOLLOWUP)
+    ready = run.ready()
+    assert ready["fuh_7_check"].task_spec.extensions["properties"]["dueAt"] == "fuh_7_due"
+    assert ready["fuh_30_check"].task_spec.extensions["properties"]["dueAt"] == "fuh_30_due"
+    assert "by the end of 2026-03-09" in run.instructions("fuh_7_check")
+    assert "by the end of 2026-04-01" in run.instructions("fuh_30_check")
+    run.complete("fuh_7_check", MH_FOLLOWUP)
+    run.complete("fuh_30_check", {"visit_status": "missed", "reason": "Bus strike."})
     run.complete("tcm_first_attempt", REACHED)
     assert run.wf.is_completed()
 
@@ -286,10 +303,56 @@ def test_mental_health_follow_up_is_due_in_7_days() -> None:
 def test_do_not_contact_gets_no_outreach_only_a_safe_contact_plan() -> None:
     run = discharge(do_not_contact=True)
     assert run.ready_ids() == {"tcm_safe_contact"}
-    assert "Do not contact" in run.instructions("tcm_safe_contact")
+    text = run.instructions("tcm_safe_contact")
+    assert "Do not contact" in text
+    assert "emergency contact" in text
     assert set(run.timers()) == {"tcm_deadline"}
     run.complete("tcm_safe_contact", {"channel": "clinic_visit", "contact_made": True})
     assert run.wf.is_completed()
+
+
+@pytest.mark.parametrize("unreached_first", [False, True])
+def test_do_not_contact_message_withdraws_an_open_attempt(unreached_first: bool) -> None:
+    run = discharge()
+    if unreached_first:
+        run.complete("tcm_first_attempt", UNREACHED)
+    run.deliver("do_not_contact", {})
+    run.advance()
+    assert run.ready_ids() == set()
+    assert run.timers() == {}  # the contact is over: the "Plan safe contact" task takes over
+
+
+def test_retry_instructions_suggest_no_other_route_under_do_not_contact() -> None:
+    run = discharge()
+    run.complete("tcm_first_attempt", UNREACHED)
+    run.ready()["tcm_retry"].data["do_not_contact"] = True
+    text = run.instructions("tcm_retry")
+    assert "caregiver" not in text
+    assert "emergency contact" not in text
+
+
+def test_expired_starts_no_outreach_only_a_notice() -> None:
+    run = discharge(behavioral_health=True, disposition="expired")
+    assert run.ready_ids() == {"discharge_notice"}
+    assert "died" in run.instructions("discharge_notice")
+
+
+def test_ama_adds_a_supervisor_review_due_the_same_day() -> None:
+    run = discharge(disposition="ama")
+    ready = run.ready()
+    assert set(ready) == {"tcm_first_attempt", "ama_review"}
+    assert ready["ama_review"].task_spec.lane == "Supervisor"
+    assert ready["ama_review"].task_spec.extensions["properties"]["dueAt"] == "ama_review_due"
+
+
+def test_inpatient_work_ended_tells_the_worker() -> None:
+    run = discharge(
+        inpatient_work_ended=["Psychosocial assessment"],
+        inpatient_work_replaced_by=["Psychosocial assessment by phone"],
+    )
+    assert run.ready_ids() == {"tcm_first_attempt", "discharge_notice"}
+    text = run.instructions("discharge_notice")
+    assert "Psychosocial assessment by phone" in text
 
 
 # --- forms ---------------------------------------------------------------------------------
@@ -312,7 +375,7 @@ def test_do_not_contact_gets_no_outreach_only_a_safe_contact_plan() -> None:
         ),
         ("tcm_contact_retry.schema.json", UNREACHED, "'record_unable_to_reach'"),
         ("mh_followup.schema.json", {"visit_status": "attended"}, "'visit_date'"),
-        ("mh_followup.schema.json", {"visit_status": "missed"}, "'next_step'"),
+        ("mh_followup.schema.json", {"visit_status": "missed"}, "'reason'"),
         ("tcm_overdue_review.schema.json", {"action": "reassign"}, "'note'"),
         ("tcm_safe_contact.schema.json", {"channel": "home_phone"}, "'home_phone'"),
     ],

@@ -67,7 +67,7 @@ def test_twelve_hours_unacknowledged_then_a_team_member_ends_it(session, clock, 
         sender.run_due()
     assert len(pager.received) == alerts_expected
     assert session.execute(
-        select(HumanTask.status, HumanTask.closed_reason).where(
+        select(HumanTask.status, HumanTask.cancel_reason).where(
             HumanTask.escalates_task_id == task.id
         )
     ).all() == [("cancelled", "resolved"), ("cancelled", "resolved")]

@@ -127,6 +127,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         "201 201 403 201 201 403 403 401",
         json={"instrument": "phq2", "answers": {"q1": 0, "q2": 1}},
     ),
+    ("POST", "/api/v1/cases/<int:case_id>/flags"): Row(
+        "/api/v1/cases/{case}/flags",
+        "200 200 403 200 200 403 403 401",
+        json={"flag": "do_not_contact", "set": True, "reason": "Partner threatens her"},
+    ),
     ("GET", "/api/v1/cases/<int:case_id>/referrals"): Row(
         "/api/v1/cases/{case}/referrals", CASE_READ
     ),
@@ -205,6 +210,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/cases/{case}/screen/phq2",
         "302 302 403 302 302 403 403 302",
         form={"phq2.q1": "0", "phq2.q2": "1"},
+    ),
+    ("POST", "/cases/<int:case_id>/do-not-contact"): Row(
+        "/cases/{case}/do-not-contact",
+        "302 302 403 302 302 403 403 302",
+        form={"value": "set", "reason": "Partner threatens her"},
     ),
     ("GET", "/instances/<int:instance_id>/diagram.json"): Row(
         "/instances/{instance}/diagram.json", CASE_PAGE

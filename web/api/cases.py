@@ -8,7 +8,8 @@ from typing import Any
 from flask import url_for
 from sqlalchemy.orm import Session
 
-from engine import access, assessments, cases, definitions, inbox, screenings, tasks_view
+from engine import access, assessments, cases, definitions, inbox, outreach, screenings, tasks_view
+from engine.cases import flags as case_flags
 from engine.errors import Invalid
 from web import deps
 from web.api import bp
@@ -64,7 +65,11 @@ def case_json(
         "reason": case.reason,
         "opened_at": iso(case.opened_at),
         "flags": dict(case.flags or {}),
+        "client_flags": outreach.client_flags(case),
         "do_not_contact": case.client.do_not_contact,
+        "discharged_at": iso(case.discharged_at),
+        "discharge_disposition": case.discharge_disposition,
+        "closed_at": iso(case.closed_at),
         "client": _client_json(case.client),
         "primary_social_worker": worker.username if worker is not None else None,
         "tasks": [task_json(t, now) for t in tasks],
@@ -210,3 +215,40 @@ def grant_json(grant: access.BreakGlassGrant, username: str) -> dict[str, Any]:
         "granted_at": iso(grant.granted_at),
         "expires_at": iso(grant.expires_at),
     }
+
+
+@bp.post("/cases/<int:case_id>/flags")
+def set_case_flag(case_id: int) -> Any:
+    """`{"flag": "do_not_contact", "set": true|false, "reason": "..."}`: setting withdraws the
+    case's open client outreach at once and opens one "Plan safe contact" task; removing needs
+    a supervisor. Both need a reason."""
+    require_roles(*CASE_ROLES)
+    body = json_body()
+    clock = deps.clock()
+    with transaction() as session:
+        change = case_flags.set_flag(
+            session,
+            case_id=case_id,
+            flag=body.get("flag"),
+            value=body.get("set"),
+            reason=body.get("reason"),
+            actor=user(),
+            clock=clock,
+            site=deps.site(),
+        )
+        now = clock.now()
+        withdrawn = tasks_view.summarize_tasks(session, change.withdrawn)
+        plan = (
+            tasks_view.summarize_task(session, change.plan_task)
+            if change.plan_task is not None
+            else None
+        )
+        payload = {
+            "case_id": change.case.id,
+            "changed": change.changed,
+            "client_flags": outreach.client_flags(change.case),
+            "withdrawn_tasks": [task_json(t, now) for t in withdrawn],
+            "plan_task": task_json(plan, now) if plan is not None else None,
+        }
+    deps.committed()
+    return payload

@@ -89,10 +89,11 @@ def task_json(task: TaskSummary, now: datetime) -> dict[str, Any]:
         "due_at": iso(task.due_at),
         "created_at": iso(task.created_at),
         "status": task.status,
+        "cancel_reason": task.cancel_reason,
         "overdue": task.is_overdue(now),
         "kind": task.kind,
         "acknowledged_at": iso(task.acknowledged_at),
         "acknowledged_by": task.acknowledged_by,
         "escalates_task_id": task.escalates_task_id,
-        "closed_reason": task.closed_reason,
+        "client_flags": dict(task.client_flags),
     }

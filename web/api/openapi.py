@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.discharge import DISPOSITIONS
 from engine.referrals import CONSENT_SCOPES, DEFAULT_CONSENT_SCOPE, REASON_CODES, STATUSES
 from web.api import bp
 from web.api.common import public
@@ -90,6 +91,13 @@ TASK_FIELDS = {
     "due_at": DATETIME,
     "created_at": DATETIME,
     "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+    "cancel_reason": {
+        "type": ["string", "null"],
+        "description": "Why the engine closed a task: `do_not_contact` (client outreach "
+        "stopped by the flag), `discharged` (inpatient-only work ended), `resolved` (an "
+        "escalation whose task was acknowledged or completed), `original_closed` (an "
+        "escalation whose task was cancelled).",
+    },
     "overdue": BOOL,
     "kind": {"type": "string", "enum": ["bpmn", "escalation"]},
     "acknowledged_at": NULL_DATETIME,
@@ -98,12 +106,13 @@ TASK_FIELDS = {
         "type": ["integer", "null"],
         "description": "For an escalation task: the stat task it escalates.",
     },
-    "closed_reason": {
-        "type": ["string", "null"],
-        "description": "`resolved`: an escalation closed because its task was acknowledged or "
-        "completed; `original_closed`: its task was cancelled.",
+    "client_flags": {
+        "type": "object",
+        "additionalProperties": {"type": "boolean", "const": True},
+        "description": "The case's flags that are set now (do_not_contact, behavioral_health).",
     },
 }
+CLIENT_FLAGS = TASK_FIELDS["client_flags"]
 
 REFERRAL_STATUS = {"type": "string", "enum": list(STATUSES)}
 REFERRAL_STATUS_OR_NULL = {"type": ["string", "null"], "enum": [*STATUSES, None]}
@@ -263,7 +272,11 @@ SCHEMAS: dict[str, Any] = {
             "reason",
             "opened_at",
             "flags",
+            "client_flags",
             "do_not_contact",
+            "discharged_at",
+            "discharge_disposition",
+            "closed_at",
             "client",
             "primary_social_worker",
             "tasks",
@@ -275,7 +288,11 @@ SCHEMAS: dict[str, Any] = {
         reason=STR,
         opened_at=DATETIME,
         flags=ANY_OBJ,
+        client_flags=CLIENT_FLAGS,
         do_not_contact=BOOL,
+        discharged_at=NULL_DATETIME,
+        discharge_disposition={"type": ["string", "null"], "enum": [*DISPOSITIONS, None]},
+        closed_at=NULL_DATETIME,
         client=_ref("Client"),
         primary_social_worker=NULL_STR,
         tasks={"type": "array", "items": _ref("Task")},
@@ -386,7 +403,47 @@ SCHEMAS: dict[str, Any] = {
         active={"type": "array", "items": STR, "description": "BPMN ids of ready human tasks."},
         waiting={"type": "array", "items": STR, "description": "BPMN ids of waiting timers."},
     ),
-    "MessageInput": _obj(["name", "case_id"], name=STR, case_id=INT, payload=ANY_OBJ),
+    "MessageInput": _obj(
+        ["name", "case_id"],
+        name=STR,
+        case_id=INT,
+        payload={
+            "type": "object",
+            "additionalProperties": True,
+            "description": "For `discharge`: `discharged_at` (ISO-8601 with offset, required), "
+            "`disposition` (one of " + ", ".join(DISPOSITIONS) + "; `other` when absent), "
+            "`behavioral_health` (boolean; the case's flag when absent). 422 names the field; "
+            "409 `already_discharged` for a second discharge of the admission.",
+        },
+    ),
+    "DischargePayload": _obj(
+        ["discharged_at"],
+        discharged_at=DATETIME,
+        disposition={"type": "string", "enum": list(DISPOSITIONS)},
+        behavioral_health=BOOL,
+    ),
+    "FlagInput": _obj(
+        ["flag", "set", "reason"],
+        flag={"type": "string", "enum": ["do_not_contact"]},
+        set={"type": "boolean", "description": "false (removing) needs a supervisor."},
+        reason={"type": "string", "minLength": 1, "maxLength": 2000},
+    ),
+    "FlagChange": _obj(
+        ["case_id", "changed", "client_flags", "withdrawn_tasks", "plan_task"],
+        case_id=INT,
+        changed={"type": "boolean", "description": "false when the flag already had that value."},
+        client_flags=CLIENT_FLAGS,
+        withdrawn_tasks={
+            "type": "array",
+            "items": _ref("Task"),
+            "description": "Outreach tasks withdrawn (status cancelled, cancel_reason "
+            "do_not_contact) in this request.",
+        },
+        plan_task={
+            "anyOf": [_ref("Task"), {"type": "null"}],
+            "description": "The urgent `Plan safe contact` task of the primary social worker.",
+        },
+    ),
     "ScoreInput": _obj(
         ["answers"],
         answers={
@@ -692,6 +749,21 @@ PATHS: dict[str, Any] = {
                 **_errors(401, 403, 404),
             },
             parameters=[CASE_ID],
+        )
+    },
+    "/api/v1/cases/{case_id}/flags": {
+        "post": _op(
+            "setCaseFlag",
+            "Set or remove the client's do-not-contact flag, with a reason. Setting it withdraws "
+            "every open client-outreach task of the client's cases at once and gives the primary "
+            "social worker one urgent `Plan safe contact` task; removing it needs a supervisor.",
+            "cases",
+            {
+                "200": _json(_ref("FlagChange"), "The flag as it is now, and what it changed."),
+                **_errors(400, 401, 403, 404, 409, 422),
+            },
+            parameters=[CASE_ID],
+            requestBody=_body(_ref("FlagInput"), "The flag, its new value and the reason."),
         )
     },
     "/api/v1/cases/{case_id}/timeline": {

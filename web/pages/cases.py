@@ -8,11 +8,12 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import cases, instruments, pages_view, screenings, tasks_view
+from engine import access, cases, instruments, pages_view, screenings, tasks_view
 from engine.alarms.tags import ACKNOWLEDGED, ESCALATED, ESCALATION_CLOSED, ESCALATION_COMPLETED
 from engine.audit import AuditTag
+from engine.cases import flags as case_flags
 from engine.cases.models import CARE_TEAM_ROLES
-from engine.errors import CareBridgeError, Conflict, Invalid
+from engine.errors import CareBridgeError, Conflict, Forbidden, Invalid
 from web import deps, formrender
 from web.auth import login_required, require_roles
 from web.pages import bp
@@ -50,6 +51,12 @@ ACTION_LABELS = {
     AuditTag.CASE_VIEWED: "Case record viewed",
     AuditTag.CASE_CLOSED: "Case closed",
     AuditTag.CASE_FLAGGED: "Case flagged",
+    AuditTag.CASE_UNFLAGGED: "Case flag removed",
+    AuditTag.CASE_DISCHARGED: "Client discharged",
+    AuditTag.SERVICES_DECLINED: "Client declined social work",
+    AuditTag.OUTREACH_WITHDRAWN: "Client outreach withdrawn",
+    AuditTag.INPATIENT_WORK_ENDED: "Inpatient work ended at discharge",
+    AuditTag.FUH_RECORDED: "Mental-health follow-up recorded",
     AuditTag.CLIENT_VIEWED: "Client record viewed",
     AuditTag.TASK_VIEWED: "Task viewed",
     AuditTag.TASK_CLAIMED: "Task claimed",
@@ -64,6 +71,7 @@ ACTION_LABELS = {
     AuditTag.ASSESSMENT_RECORDED: "Screening recorded",
     AuditTag.REFERRAL_UPDATED: "Referral updated",
     AuditTag.REFERRAL_VIEWED: "Referral viewed",
+    AuditTag.REFERRAL_ORGANISATION_NOTIFIED: "Organisation told of the referral's end",
     AuditTag.CONSENT_RECORDED: "Consent to share recorded",
     AuditTag.CONSENT_REVOKED: "Consent to share revoked",
     AuditTag.CONSENTS_VIEWED: "Consents viewed",
@@ -251,7 +259,51 @@ def case(case_id: int) -> str:
         screen_instruments=instruments.list_instruments(),
         others=[m for m in overview.team if m.user_id not in holders],
         team_roles=CARE_TEAM_ROLES,
+        can_remove_flag=g.user.has_role(*case_flags.REMOVING_ROLES),
+        can_set_flag=g.user.has_role(*case_flags.SETTING_ROLES),
     )
+
+
+@bp.post("/cases/<int:case_id>/do-not-contact")
+@login_required
+@require_roles(*CLINICAL_ROLES)
+def set_do_not_contact(case_id: int) -> Response:
+    """The case page's do-not-contact form: set (with a reason), or remove (a supervisor, with
+    a reason). The engine withdraws outreach and plans safe contact in the same transaction."""
+    value = request.form.get("value") == "set"
+    try:
+        with deps.sessions().begin() as session:
+            change = case_flags.set_flag(
+                session,
+                case_id=case_id,
+                flag="do_not_contact",
+                value=value,
+                reason=request.form.get("reason", ""),
+                actor=g.user,
+                clock=deps.clock(),
+                site=deps.site(),
+            )
+            withdrawn = len(change.withdrawn)
+    except access.RecordAccessDenied:
+        raise  # a refusal of the record itself: the 403 page, audited, with break-glass
+    except (Invalid, Forbidden) as exc:
+        flash(exc.public_message + _first_detail(exc), "error")
+        return redirect(url_for("pages.case", case_id=case_id))
+    deps.committed()
+    if value:
+        flash(
+            f"Do not contact set: {withdrawn} outreach task(s) withdrawn; "
+            "plan safe contact with the client.",
+            "notice",
+        )
+    else:
+        flash("Do not contact removed.", "notice")
+    return redirect(url_for("pages.case", case_id=case_id))
+
+
+def _first_detail(exc: CareBridgeError) -> str:
+    details = exc.details if isinstance(exc.details, list) else []
+    return f" {details[0]['message']}" if details and "message" in details[0] else ""
 
 
 @bp.get("/instances/<int:instance_id>/diagram.json")

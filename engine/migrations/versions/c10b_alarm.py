@@ -63,7 +63,6 @@ def upgrade() -> None:
 
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=20), server_default='bpmn', nullable=False))
-        batch_op.add_column(sa.Column('closed_reason', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('assigned_by', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('acknowledged_at', engine.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('acknowledged_by_id', sa.Integer(), nullable=True))
@@ -109,7 +108,6 @@ def downgrade() -> None:
         batch_op.drop_column('acknowledged_by_id')
         batch_op.drop_column('acknowledged_at')
         batch_op.drop_column('assigned_by')
-        batch_op.drop_column('closed_reason')
         batch_op.drop_column('kind')
 
     with op.batch_alter_table('notifications', schema=None) as batch_op:

@@ -53,7 +53,7 @@ def test_a_care_team_member_who_is_not_the_assignee_ends_the_chain(
     assert (task.acknowledged_by_id, task.acknowledged_at) == (nurse.id, night.now())
     assert task.next_escalation_at is None
     closed = escalations(session, task)
-    assert {(t.status, t.closed_reason) for t in closed} == {("cancelled", "resolved")}
+    assert {(t.status, t.cancel_reason) for t in closed} == {("cancelled", "resolved")}
     before = len(alerts(session, task))
     assert step_through(session, night, night.now() + timedelta(hours=2), MINUTE) == 0
     assert len(alerts(session, task)) == before
@@ -112,7 +112,7 @@ def test_completing_the_task_acknowledges_it_and_closes_the_escalations(
     _, task = escalated
     instances.complete_task(session, task_id=task.id, data={}, actor=primary, clock=night)
     assert (task.status, task.acknowledged_by_id) == ("completed", primary.id)
-    assert {(t.status, t.closed_reason) for t in escalations(session, task)} == {
+    assert {(t.status, t.cancel_reason) for t in escalations(session, task)} == {
         ("cancelled", "resolved")
     }
 
@@ -124,7 +124,7 @@ def test_acknowledging_an_escalation_task_acknowledges_the_task_it_escalates(
     supervisor_task, physician_task = escalations(session, task)
     alarms.acknowledge(session, task_id=supervisor_task.id, actor=supervisor, clock=night)
     assert task.acknowledged_by_id == supervisor.id
-    assert physician_task.closed_reason == "resolved"
+    assert physician_task.cancel_reason == "resolved"
     assert supervisor_task.acknowledged_by_id == supervisor.id
 
 
@@ -147,7 +147,7 @@ def test_an_escalation_task_completes_through_the_usual_command(
     )
     assert task.acknowledged_by_id == supervisor.id
     assert task.status == "open"
-    assert (physician_task.status, physician_task.closed_reason) == ("cancelled", "resolved")
+    assert (physician_task.status, physician_task.cancel_reason) == ("cancelled", "resolved")
 
 
 def test_an_escalation_form_needs_its_action(session, night, escalated, supervisor):

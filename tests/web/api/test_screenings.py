@@ -88,7 +88,7 @@ def test_the_result_is_on_the_case_and_its_timeline(api):
     assert [a["instrument"] for a in api.case(case["id"])["assessments"]] == ["phq9"]
     events = api.get(f"/api/v1/cases/{case['id']}/timeline").get_json()["events"]
     [event] = [e for e in events if e["action"] == "case:assessment:recorded"]
-    assert (event["actor"], event["details"]["instrument"]) == ("kim", "phq9")
+    assert (event["actor"], event["details"]["instrument"]) == ("alex", "phq9")
 
 
 def test_a_bad_answer_is_422_naming_the_item(api):
@@ -139,6 +139,8 @@ def test_closed_case_is_409(api, session):
 @pytest.mark.parametrize("who", ["sw", "sw2", "nurse", "supervisor"])
 def test_any_care_team_role_may_screen(api, who):
     case = api.open_case()
+    if who in ("sw2", "nurse"):
+        api.join_team(case["id"], who)
     assert screen(api, case["id"], "phq9", PHQ9_ITEM9, who=who).status_code == 201
 
 

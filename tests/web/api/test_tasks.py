@@ -27,7 +27,8 @@ TASK_FIELDS = {
     "acknowledged_at",
     "acknowledged_by",
     "escalates_task_id",
-    "closed_reason",
+    "cancel_reason",
+    "client_flags",
 }
 
 

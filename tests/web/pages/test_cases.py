@@ -148,3 +148,66 @@ def test_every_audit_tag_has_a_timeline_label() -> None:
     from web.pages.cases import ACTION_LABELS
 
     assert set(AuditTag) <= set(ACTION_LABELS)
+
+
+def test_the_case_page_shows_the_discharge(session, worker, as_user, clock) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine import instances
+
+    client = as_user(worker)
+    response = client.post("/cases/new", data=NEW_CASE)
+    case = session.scalar(select(Case).join(Client).where(Client.mrn == "MRN-4411"))
+    at = datetime(2026, 3, 2, 3, 0, tzinfo=ZoneInfo("America/New_York"))
+    instances.deliver_message(
+        session,
+        name="discharge",
+        case_id=case.id,
+        payload={"discharged_at": at.isoformat(), "disposition": "home_health"},
+        actor=None,
+        clock=clock,
+    )
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<dt>Discharged</dt>" in html
+    assert "(home health)" in html
+
+
+def test_a_worker_sets_do_not_contact_from_the_case_page(
+    session, worker, as_user, open_case
+) -> None:
+    case_id, _ = open_case(worker)
+    client = as_user(worker)
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Set do not contact" in html
+    response = client.post(
+        f"/cases/{case_id}/do-not-contact", data={"value": "set", "reason": "Partner threatens."}
+    )
+    assert response.status_code == 302
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Do not contact set" in html
+    assert "Plan safe contact" in html
+    session.expire_all()
+    assert session.get(Case, case_id).client.do_not_contact is True
+    assert "Remove do not contact" not in html  # a supervisor's decision
+
+
+def test_a_reason_is_required_and_removal_is_for_a_supervisor(
+    session, worker, as_user, open_case
+) -> None:
+    case_id, _ = open_case(worker)
+    client = as_user(worker)
+    client.post(f"/cases/{case_id}/do-not-contact", data={"value": "set", "reason": ""})
+    session.expire_all()
+    assert session.get(Case, case_id).client.do_not_contact is False
+    client.post(f"/cases/{case_id}/do-not-contact", data={"value": "set", "reason": "Unsafe."})
+    client.post(f"/cases/{case_id}/do-not-contact", data={"value": "remove", "reason": "Moved."})
+    session.expire_all()
+    assert session.get(Case, case_id).client.do_not_contact is True
+    supervisor = as_user(factories.SupervisorFactory())
+    assert "Remove do not contact" in supervisor.get(f"/cases/{case_id}").get_data(as_text=True)
+    supervisor.post(
+        f"/cases/{case_id}/do-not-contact", data={"value": "remove", "reason": "Moved."}
+    )
+    session.expire_all()
+    assert session.get(Case, case_id).client.do_not_contact is False

@@ -34,7 +34,9 @@ def test_submitting_a_positive_item9_creates_the_stat_cssrs_screen(
     session, worker, as_user, open_case
 ) -> None:
     case_id, _ = open_case(worker)
-    nurse = as_user(factories.NurseFactory())
+    nurse_user = factories.NurseFactory()
+    factories.CareTeamMemberFactory(case_id=case_id, user_id=nurse_user.id, case_role="nurse")
+    nurse = as_user(nurse_user)
     response = nurse.post(f"/cases/{case_id}/screen/phq9", data=PHQ9_ITEM9)
     assert response.status_code == 302
     assert response.headers["Location"] == f"/cases/{case_id}"
