@@ -213,8 +213,18 @@ def scheduler_cmd(env: Env, sweep: float) -> None:
     alerts = _alert_jobs(env)
     runner.start()
     alerts.start()
+    listener = None
+    if env.settings.hl7_port is not None:
+        from cli.hl7 import ListenerThread
+
+        listener = ListenerThread(
+            env.sessions, host=env.settings.hl7_host, port=env.settings.hl7_port, site=env.site
+        )
+        click.echo(f"HL7 MLLP listener on port {listener.start()}")
     click.echo(f"scheduler {runner.owner} running; next wake-up {runner.next_wakeup()}")
     stop.wait()
+    if listener is not None:
+        listener.stop()
     alerts.stop()
     runner.stop()
 
@@ -227,8 +237,15 @@ def token() -> None:
 @token.command("create")
 @click.argument("username")
 @click.option("--name", default="cli", help="A label for the token.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(accounts.TOKEN_SCOPES),
+    help="An integration scope (repeatable): fhir:read, fhir:write, hl7.",
+)
 @pass_env
-def token_create(env: Env, username: str, name: str) -> None:
+def token_create(env: Env, username: str, name: str, scopes: tuple[str, ...]) -> None:
     """Print a new API token for USERNAME."""
     clock = SystemClock()
     with env.sessions.begin() as session:
@@ -236,14 +253,14 @@ def token_create(env: Env, username: str, name: str) -> None:
             user = accounts.get_user(session, username)
         except Exception as exc:
             raise click.ClickException(str(exc)) from exc
-        value = accounts.create_token(session, user, name=name, now=clock.now())
+        value = accounts.create_token(session, user, name=name, now=clock.now(), scopes=scopes)
         audit.record(
             session,
             audit.AuditTag.TOKEN_CREATED,
             actor=audit.Actor(user.id, user.username),
             at=clock.now(),
             category="security",
-            details={"name": name},
+            details={"name": name, "scopes": sorted(scopes)},
         )
     click.echo(value)
 
@@ -309,6 +326,15 @@ def audit_verify(env: Env) -> None:
             err=True,
         )
         sys.exit(1)
+
+
+def _register_integrations() -> None:
+    from cli.hl7 import register
+
+    register(main, pass_env)
+
+
+_register_integrations()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from engine.db import Base
 from engine.definitions.models import ProcessDefinition
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
+from engine.integration.models import Admission, Hl7Message, IntegrationError
 from engine.notifications.models import Notification
 from engine.oncall.models import OnCallShift
 from engine.referrals.models import CommunityResource, Consent, Referral, ReferralEvent
@@ -26,7 +27,10 @@ __all__ = [
     "Client",
     "CommunityResource",
     "Consent",
+    "Admission",
+    "Hl7Message",
     "HumanTask",
+    "IntegrationError",
     "Notification",
     "OnCallShift",
     "ProcessDefinition",

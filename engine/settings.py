@@ -44,6 +44,9 @@ class Settings:
     paging_webhook_secret: str | None = None
     public_url: str = "http://127.0.0.1:5000"  # links in e-mails
     notify_max_attempts: int = 10
+    # The HL7 MLLP listener inside `carebridge scheduler` (None: not started there).
+    hl7_port: int | None = None
+    hl7_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         # However the settings are built, a named calendar file is read (and checked) now:
@@ -80,8 +83,10 @@ _ENV = {
     "notify_max_attempts": "CAREBRIDGE_NOTIFY_MAX_ATTEMPTS",
     "business_day_end": "CAREBRIDGE_BUSINESS_DAY_END",
     "closed_days_file": "CAREBRIDGE_CLOSED_DAYS",
+    "hl7_port": "CAREBRIDGE_HL7_PORT",
+    "hl7_host": "CAREBRIDGE_HL7_HOST",
 }
-_INTEGERS = {"live_workflows", "break_glass_minutes", "notify_max_attempts"}
+_INTEGERS = {"live_workflows", "break_glass_minutes", "notify_max_attempts", "hl7_port"}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"

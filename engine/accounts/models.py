@@ -67,5 +67,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Space-separated integration scopes (fhir:read, fhir:write, hl7). Empty: a person's
+    # ordinary API token, which the FHIR and HL7 endpoints refuse.
+    scopes: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     user: Mapped[User] = relationship(lazy="joined")

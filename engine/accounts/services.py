@@ -91,11 +91,47 @@ def _token_hash(token: str) -> str:
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-def create_token(session: Session, user: User, *, name: str = "", now: datetime) -> str:
+TOKEN_SCOPES = ("fhir:read", "fhir:write", "hl7")
+
+
+def create_token(
+    session: Session,
+    user: User,
+    *,
+    name: str = "",
+    now: datetime,
+    scopes: tuple[str, ...] = (),
+) -> str:
+    unknown = sorted(set(scopes) - set(TOKEN_SCOPES))
+    if unknown:
+        raise Invalid(
+            f"Unknown scope: {', '.join(unknown)}. Use {', '.join(TOKEN_SCOPES)}.",
+            code="invalid_scope",
+        )
     token = "cb_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name, created_at=now))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            name=name,
+            created_at=now,
+            scopes=" ".join(sorted(set(scopes))),
+        )
+    )
     session.flush()
     return token
+
+
+def token_scopes(session: Session, token: str) -> frozenset[str]:
+    """The integration scopes of a live token (empty for an unknown or revoked one)."""
+    row = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None or not row.user.active:
+        return frozenset()
+    return frozenset((row.scopes or "").split())
 
 
 def user_for_token(session: Session, token: str, *, now: datetime) -> User | None:
