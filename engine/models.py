@@ -9,7 +9,7 @@ from engine.db import Base
 from engine.definitions.models import ProcessDefinition
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
-from engine.integration.models import Admission, Hl7Message, IntegrationError
+from engine.integration.models import Admission, Consult, Hl7Message, IntegrationError
 from engine.notifications.models import Notification
 from engine.oncall.models import OnCallShift
 from engine.referrals.models import CommunityResource, Consent, Referral, ReferralEvent
@@ -27,6 +27,7 @@ __all__ = [
     "Client",
     "CommunityResource",
     "Consent",
+    "Consult",
     "Admission",
     "Hl7Message",
     "HumanTask",

@@ -62,4 +62,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)  # /healthz and /metrics at the root
+    from web.fhir import bp as fhir_bp
+
+    app.register_blueprint(fhir_bp)  # /fhir/R4: integration tokens only
     register_pages(app)

@@ -56,3 +56,18 @@ class IntegrationError(Base):
     message: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     resolved_at: Mapped[datetime | None]
+
+
+class Consult(Base):
+    """A social-work consult ordered in the hospital record (FHIR ServiceRequest in)."""
+
+    __tablename__ = "consults"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    requester: Mapped[str | None] = mapped_column(String(200))
+    opened_case: Mapped[bool] = mapped_column(default=False)
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

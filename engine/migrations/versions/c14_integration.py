@@ -67,6 +67,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("integration_errors", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_integration_errors_at"), ["at"], unique=False)
+    op.create_table(
+        "consults",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("requester", sa.String(length=200), nullable=True),
+        sa.Column("opened_case", sa.Boolean(), nullable=False),
+        sa.Column("received_by_id", sa.Integer(), nullable=True),
+        sa.Column("received_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_consults_case_id_cases")),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name=op.f("fk_consults_client_id_clients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["received_by_id"], ["users.id"], name=op.f("fk_consults_received_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consults")),
+    )
+    with op.batch_alter_table("consults", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_consults_case_id"), ["case_id"], unique=False)
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("scopes", sa.String(length=200), nullable=False, server_default="")
@@ -76,6 +97,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_column("scopes")
+    with op.batch_alter_table("consults", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_consults_case_id"))
+    op.drop_table("consults")
     with op.batch_alter_table("integration_errors", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_integration_errors_at"))
     op.drop_table("integration_errors")
