@@ -142,6 +142,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/api/v1/reports/break-glass", "403 403 403 403 200 200 403 401"
     ),
     ("GET", "/api/v1/audit"): Row("/api/v1/audit?case={case}", "403 403 403 403 403 200 403 401"),
+    ("GET", "/api/v1/integration-errors"): Row(
+        "/api/v1/integration-errors", "403 403 403 403 403 200 403 401"
+    ),
+    # ---- FHIR R4: integration tokens with a scope only; a signed-in person is 401 there
+    ("GET", "/fhir/R4/metadata"): Row("/fhir/R4/metadata", same(401, 401)),
+    ("GET", "/fhir/R4/<resource_type>"): Row("/fhir/R4/Patient", same(401, 401)),
+    ("GET", "/fhir/R4/<resource_type>/<resource_id>"): Row(
+        "/fhir/R4/Patient/{client}", same(401, 401)
+    ),
+    ("POST", "/fhir/R4/ServiceRequest"): Row("/fhir/R4/ServiceRequest", same(401, 401), json={}),
     # ---- API: referrals and consents (no referral exists yet: 404 after the role check)
     ("GET", "/api/v1/referrals/<int:referral_id>"): Row("/api/v1/referrals/999999", same(404, 401)),
     ("POST", "/api/v1/referrals/<int:referral_id>/status"): Row(
@@ -232,6 +242,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/tasks/<int:task_id>/acknowledge"): Row(
         "/tasks/{task}/acknowledge", same(302, 302), form={}
+    ),
+    ("GET", "/admin/integration-errors"): Row(
+        "/admin/integration-errors", "403 403 403 403 403 200 403 302"
     ),
     ("GET", "/admin/on-call"): Row("/admin/on-call", "403 403 403 403 200 200 403 302"),
     ("POST", "/admin/on-call"): Row("/admin/on-call", "403 403 403 403 422 422 403 302", form={}),

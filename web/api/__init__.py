@@ -55,11 +55,13 @@ def _check_cookie_post() -> None:
 from web.api import (  # noqa: E402,F401  (register routes on bp)
     cases,
     definitions,
+    integration,
     misc,
     notifications,
     oncall,
     openapi,
     openapi_access,
+    openapi_integration,
     referrals,
     reports,
     tasks,

@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
         cases,
         common,
         inbox,
+        integration,
         login,
         oncall,
         reports,
