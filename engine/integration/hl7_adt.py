@@ -140,11 +140,10 @@ def record_failure(
 # ---------------------------------------------------------------- fields -------------
 def _mrn(message: hl7.Message) -> str:
     """PID-3: the repetition typed MR, else the first one."""
-    repeats = 1
     try:
-        repeats = len(message["PID.F3"]) if isinstance(message["PID.F3"], hl7.Repetition) else 1
+        repeats = len(message.segment("PID")[3])
     except (KeyError, IndexError):
-        repeats = 1
+        repeats = 0
     for r in range(1, repeats + 1):
         if field(message, f"PID.F3.R{r}.C5") == "MR" and field(message, f"PID.F3.R{r}.C1"):
             return field(message, f"PID.F3.R{r}.C1")[:40]
