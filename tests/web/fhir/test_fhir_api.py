@@ -256,3 +256,65 @@ def test_a_service_request_without_a_subject_is_400(client, world) -> None:
     assert response.status_code == 400
     issues = OperationOutcome.parse_obj(response.get_json()).issue
     assert any("subject" in (i.expression or [""])[0] for i in issues)
+
+
+@pytest.fixture
+def referral(session, clock, world):  # type: ignore[no-untyped-def]
+    from engine.referrals.models import Consent, Referral
+
+    consent = Consent(
+        client_id=world["client_id"],
+        recipient="Food Bank",
+        recipient_key="food bank",
+        scope="referral",
+        given_at=clock.now(),
+    )
+    session.add(consent)
+    session.flush()
+    row = Referral(
+        case_id=world["case"].id,
+        client_id=world["client_id"],
+        need="food",
+        organization_name="Food Bank",
+        service_name="Groceries",
+        status="in-progress",
+        consent_id=consent.id,
+        created_at=clock.now(),
+        requested_at=clock.now(),
+        updated_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def test_a_referral_is_a_gravity_service_request_and_task(client, world, referral) -> None:
+    headers = world["token"]("fhir:read")
+    order = construct_fhir_element(
+        "ServiceRequest",
+        client.get(f"/fhir/R4/ServiceRequest/{referral.id}", headers=headers).get_json(),
+    )
+    task = construct_fhir_element(
+        "Task", client.get(f"/fhir/R4/Task/{referral.id}", headers=headers).get_json()
+    )
+    assert order.status == "active"
+    assert order.category[0].coding[0].code == "food-insecurity"
+    assert (task.status, task.focus.reference) == ("in-progress", f"ServiceRequest/{referral.id}")
+
+
+def test_the_referral_consent_is_a_fhir_consent(client, world, referral) -> None:
+    response = client.get(
+        f"/fhir/R4/Consent?patient={world['client_id']}", headers=world["token"]("fhir:read")
+    )
+    [consent] = [construct_fhir_element("Consent", r) for r in entries(response.get_json())]
+    assert consent.status == "active"
+    assert consent.provision.actor[0].reference.display == "Food Bank"
+
+
+def test_a_person_off_the_care_team_reads_no_patient(client, session, clock, world) -> None:
+    outsider = factories.SocialWorkerFactory()
+    token = accounts.create_token(session, outsider, now=clock.now(), scopes=("fhir:read",))
+    response = client.get(
+        f"/fhir/R4/Patient/{world['client_id']}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 403
