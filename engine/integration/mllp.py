@@ -61,9 +61,11 @@ def handle(sessions: Any, raw: str, *, clock: Clock, site: Site = DEFAULT_SITE) 
         return build_ack(message, code, exc.public_message, error_code=exc.code)
     except Exception:
         log.exception("HL7 message %s failed", control)
-        exc = CareBridgeError("Internal error; the message was not applied.", code="hl7_internal")
-        _record_failure(sessions, message, exc, "AE", clock)
-        return build_ack(message, "AE", exc.public_message, error_code=exc.code)
+        internal = CareBridgeError(
+            "Internal error; the message was not applied.", code="hl7_internal"
+        )
+        _record_failure(sessions, message, internal, "AE", clock)
+        return build_ack(message, "AE", internal.public_message, error_code=internal.code)
 
 
 def _record_failure(

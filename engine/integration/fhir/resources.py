@@ -120,7 +120,7 @@ def encounter(row: Admission) -> Encounter:
 
 def _answer(item: instruments.Item, value: Any) -> list[dict[str, Any]]:
     values = value if isinstance(value, list) else [value]
-    out = []
+    out: list[dict[str, Any]] = []
     for v in values:
         label = next((o.label for o in item.options if o.value == v), None)
         if isinstance(v, bool):
@@ -197,7 +197,7 @@ def observations(row: Assessment) -> list[Observation]:
         value = (row.answers or {}).get(item.id)
         if not item.loinc or value is None or isinstance(value, list):
             continue
-        obs = dict(base, id=f"{row.id}-{item.id}", category=categories[:1])
+        obs: dict[str, Any] = dict(base, id=f"{row.id}-{item.id}", category=categories[:1])
         obs["code"] = {"coding": [_coding(c.LOINC, item.loinc)], "text": item.text[:200]}
         if isinstance(value, bool):
             obs["valueBoolean"] = value
@@ -207,7 +207,7 @@ def observations(row: Assessment) -> list[Observation]:
             obs["valueString"] = str(value)
         items.append(Observation.parse_obj(obs))
     total_code = (spec.loinc_total or spec.loinc_panel) if spec else None
-    total = dict(base, id=f"{row.id}-total", category=categories)
+    total: dict[str, Any] = dict(base, id=f"{row.id}-total", category=categories)
     total["code"] = (
         {"coding": [_coding(c.LOINC, total_code)], "text": spec.title if spec else row.instrument}
         if total_code
@@ -346,7 +346,7 @@ def capability_statement(*, base_url: str, now: datetime) -> CapabilityStatement
         {"name": "_lastUpdated", "type": "date"},
         {"name": "_count", "type": "number"},
     ]
-    resources = [
+    resources: list[dict[str, Any]] = [
         {
             "type": t,
             "interaction": [{"code": "read"}, {"code": "search-type"}],
