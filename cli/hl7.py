@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from engine import accounts
 from engine.calendar import Site
 from engine.clock import Clock, SystemClock
 from engine.integration import mllp
@@ -67,9 +68,21 @@ def register(main: click.Group, pass_env: Any) -> None:
     @hl7_group.command("listen")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=2575, show_default=True, type=int)
+    @click.option(
+        "--token",
+        envvar="CAREBRIDGE_HL7_TOKEN",
+        default=None,
+        help="An integration token with the scope hl7: the listener refuses to start "
+        "with any other (MLLP itself carries no credentials).",
+    )
     @pass_env
-    def listen(env: Any, host: str, port: int) -> None:
+    def listen(env: Any, host: str, port: int, token: str | None) -> None:
         """Receive ADT messages over MLLP; each is acknowledged after it is committed."""
+        if token is not None:
+            with env.sessions.begin() as session:
+                scopes = accounts.token_scopes(session, token)
+            if "hl7" not in scopes:
+                raise click.ClickException("that token is unknown, revoked or lacks the hl7 scope")
         click.echo(f"HL7 MLLP listener on {host}:{port}")
         try:
             asyncio.run(

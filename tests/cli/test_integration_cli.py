@@ -52,3 +52,12 @@ def test_hl7_listen_is_a_command(db_file: Path) -> None:
     result = CliRunner().invoke(main, ["hl7", "listen", "--help"])
     assert result.exit_code == 0
     assert "--port" in result.output
+
+
+def test_hl7_listen_refuses_a_token_without_the_hl7_scope(db_file: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["init", "--demo"])
+    token = runner.invoke(main, ["token", "create", "--scope", "fhir:read", "admin"])
+    result = runner.invoke(main, ["hl7", "listen", "--port", "0", "--token", token.output.strip()])
+    assert result.exit_code != 0
+    assert "hl7 scope" in result.output
