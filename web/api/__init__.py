@@ -53,13 +53,17 @@ def _check_cookie_post() -> None:
 
 
 from web.api import (  # noqa: E402,F401  (register routes on bp)
+    caseload,
     cases,
+    contacts,
     definitions,
     misc,
+    notes,
     notifications,
     oncall,
     openapi,
     openapi_access,
+    openapi_record,
     referrals,
     reports,
     tasks,
