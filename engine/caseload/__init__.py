@@ -1,15 +1,18 @@
 from engine.caseload.models import Handoff
 from engine.caseload.services import (
+    MANAGERS,
     CaseloadRow,
     WorkerCounts,
     caseload,
     handoff_json,
     handoffs_of_case,
     move_primary_worker,
+    social_workers,
     team_overview,
 )
 
 __all__ = [
+    "MANAGERS",
     "CaseloadRow",
     "Handoff",
     "WorkerCounts",
@@ -17,5 +20,6 @@ __all__ = [
     "handoff_json",
     "handoffs_of_case",
     "move_primary_worker",
+    "social_workers",
     "team_overview",
 ]

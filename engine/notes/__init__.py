@@ -1,8 +1,10 @@
 from engine.notes.models import NoteAddendum, ProgressNote
 from engine.notes.services import (
     MASKED_BODY,
+    WRITERS,
     NoteView,
     add_addendum,
+    case_of_note,
     complete_note_task,
     cosign_note,
     list_notes,
@@ -16,10 +18,12 @@ __all__ = [
     "MASKED_BODY",
     "NOTE_TYPES",
     "TEMPLATES",
+    "WRITERS",
     "NoteAddendum",
     "NoteView",
     "ProgressNote",
     "add_addendum",
+    "case_of_note",
     "complete_note_task",
     "cosign_note",
     "list_notes",

@@ -248,6 +248,11 @@ def _note(session: Session, note_id: int, *, for_update: bool = False) -> Progre
     return note
 
 
+def case_of_note(session: Session, note_id: int) -> int:
+    """The case a note belongs to (NotFound); not a read of the note."""
+    return _note(session, note_id).case_id
+
+
 def read_note(session: Session, *, note_id: int, actor: User, clock: Clock) -> NoteView:
     """One note under the record rule (audited as a read of the case's notes)."""
     note = _note(session, note_id)

@@ -226,6 +226,29 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/cases/new", "302 302 302 302 302 403 302 302", form=NEW_CASE_FORM
     ),
     ("GET", "/cases/<int:case_id>"): Row("/cases/{case}", CASE_PAGE),
+    ("GET", "/caseload"): Row("/caseload", PAGE_ANY),
+    ("GET", "/caseload/team"): Row("/caseload/team", "403 403 403 403 200 200 403 302"),
+    ("POST", "/cases/<int:case_id>/notes"): Row(
+        "/cases/{case}/notes",
+        "302 302 403 302 302 403 403 302",
+        form={"type": "other", "body": "Phoned the daughter."},
+    ),
+    ("POST", "/notes/<int:note_id>/addenda"): Row(
+        "/notes/{note}/addenda", "302 302 403 302 302 403 403 302", form={"body": "Also."}
+    ),
+    ("POST", "/notes/<int:note_id>/cosign"): Row(
+        "/notes/{note}/cosign", "403 403 403 403 302 403 403 302", form={}
+    ),
+    ("POST", "/cases/<int:case_id>/contacts"): Row(
+        "/cases/{case}/contacts",
+        "302 302 403 302 302 403 403 302",
+        form={"name": "May Lima", "relationship": "relative"},
+    ),
+    ("POST", "/cases/<int:case_id>/primary-worker"): Row(
+        "/cases/{case}/primary-worker",
+        "403 403 403 403 302 302 403 302",
+        form={"user": "sam", "note": "Alex is on leave."},
+    ),
     ("POST", "/cases/<int:case_id>/break-glass"): Row(
         "/cases/{case}/break-glass", same(302, 302), form={"reason": "Covering"}
     ),

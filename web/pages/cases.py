@@ -18,6 +18,7 @@ from web import deps, formrender
 from web.auth import login_required, require_roles
 from web.pages import bp
 from web.pages.common import CLINICAL_ROLES, localtime, role_label
+from web.pages.record import case_record
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ def case(case_id: int) -> str:
         overview = pages_view.case_overview(
             session, case_id=case_id, actor=g.user, clock=deps.clock()
         )
+        record = case_record(session, case_id)
         names = dict(overview.names)
         names.update(
             tasks_view.usernames(
@@ -248,6 +250,7 @@ def case(case_id: int) -> str:
     return render_template(
         "pages/case.html",
         o=overview,
+        record=record,
         c=overview.case,
         client=overview.client,
         names=names,
