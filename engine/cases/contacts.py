@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, audit
+from engine import access, audit, outreach
 from engine.accounts.models import User
-from engine.cases.models import CaseContact
+from engine.cases.models import Case, CaseContact
 from engine.clock import Clock
 from engine.errors import Forbidden, Invalid
 
@@ -151,5 +151,23 @@ def list_contacts(
 
 def shareable_contacts(session: Session, *, case_id: int, today: date) -> list[CaseContact]:
     """The contacts outreach may suggest: the client's consent to share is recorded and not
-    expired. Everyone else stays off instructions and forms."""
+    expired. Everyone else stays off instructions and forms; and nobody at all while the
+    client is flagged do-not-contact (calls to family may reach the person endangering them)."""
+    case = session.get(Case, case_id)
+    if case is None or outreach.case_is_dnc(case):
+        return []
     return [c for c in case_contacts(session, case_id) if c.consent_valid(today)]
+
+
+def outreach_json(contact: CaseContact) -> dict[str, Any]:
+    """What a task's instructions and form show of a contact outreach may use."""
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "relationship": contact.relationship_,
+        "phone": contact.phone,
+        "preferred_language": contact.preferred_language,
+        "interpreter_needed": contact.interpreter_needed,
+        "is_legal_decision_maker": contact.is_legal_decision_maker,
+        "consent_scope": contact.consent_scope,
+    }

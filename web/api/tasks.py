@@ -7,6 +7,7 @@ from typing import Any
 from flask import request
 
 from engine import alarms, inbox, instances, notes, tasks_view
+from engine.cases import contacts
 from engine.errors import BadRequest
 from web import deps
 from web.api import bp
@@ -50,9 +51,19 @@ def get_task(task_id: int) -> Any:
     clock = deps.clock()
     with transaction() as session:
         detail = tasks_view.view_task(session, task_id=task_id, actor=user(), clock=clock)
+        # Outreach may use only contacts the client consented to share with (none under DNC).
+        shareable = (
+            contacts.shareable_contacts(
+                session, case_id=detail.task.case_id, today=clock.now().date()
+            )
+            if detail.task.case_id is not None
+            else []
+        )
+        contact_rows = [contacts.outreach_json(c) for c in shareable]
     body = task_json(detail.summary, clock.now())
     body.update(
         handoff_note=detail.task.handoff_note,
+        contacts=contact_rows,
         note_id=detail.task.note_id,
         form_schema=detail.form_schema,
         ui_schema=detail.ui_schema,

@@ -97,6 +97,18 @@ ACTION_LABELS = {
     "notification:pending": "Alert waiting to be delivered",
     "notification:sent": "Alert delivered",
     "notification:failed": "Alert NOT delivered",
+    # The record (engine.notes, engine.cases.contacts, engine.caseload): ids only in details.
+    "case:note:written": "Progress note written",
+    "case:note:viewed": "Progress note read",
+    "case:note:listed": "Progress notes read",
+    "case:note:addendum": "Addendum added to a note",
+    "case:note:cosigned": "Note co-signed",
+    "case:note:mentioned": "Colleague mentioned in a note",
+    "task:mention:done": "Mention marked done",
+    "case:contact:added": "Contact recorded",
+    "case:contact:viewed": "Contacts read",
+    "case:primary_worker:moved": "Case handed to a new primary social worker",
+    "task:handoff": "Task handed over",
 }
 
 

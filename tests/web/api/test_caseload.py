@@ -161,3 +161,21 @@ def test_a_task_handoff_note_is_stored_shown_and_audited(api, session):
     assert [(h["task_id"], h["note"]) for h in handoffs] == [(task["id"], note)]
     tags = session.scalars(select(AuditEvent.action).where(AuditEvent.task_id == task["id"]))
     assert "task:handoff" in list(tags)
+
+
+def test_a_task_lists_only_contacts_the_client_consented_to(api):
+    case_id = api.open_case()["id"]
+    _contact(api, case_id, DAUGHTER)
+    _contact(api, case_id, {**DAUGHTER, "name": "Cousin Ray", "consent_to_share": None})
+    task = api.open_task(case_id, "intake")
+    shown = api.get(f"/api/v1/tasks/{task['id']}").get_json()["task"]["contacts"]
+    assert [(c["name"], c["interpreter_needed"]) for c in shown] == [("Lena Diaz", True)]
+
+
+def test_no_contact_is_suggested_while_the_client_is_do_not_contact(api):
+    case_id = api.open_case()["id"]
+    _contact(api, case_id, DAUGHTER)
+    flag = {"flag": "do_not_contact", "set": True, "reason": "Partner threatens her"}
+    assert api.post(f"/api/v1/cases/{case_id}/flags", "sw", flag).status_code == 200
+    task = api.open_task(case_id, "intake")
+    assert api.get(f"/api/v1/tasks/{task['id']}").get_json()["task"]["contacts"] == []

@@ -76,3 +76,23 @@ def test_the_new_worker_sees_the_handoff_note_first(worker, as_user, open_case) 
     html = as_user(sam).get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Daughter is the key contact." in html
     assert html.index("handoff-banner") < html.index("Open tasks")
+
+
+def test_a_mentioned_nurse_marks_the_item_done_from_its_page(
+    session, worker, as_user, open_case
+) -> None:
+    from sqlalchemy import select
+
+    from engine.inbox.models import HumanTask
+
+    case_id, _ = open_case(worker)
+    nurse = factories.NurseFactory(username="kim")
+    form = {"type": "family_meeting", "body": "Family agreed on home care. @kim please teach."}
+    as_user(worker).post(f"/cases/{case_id}/notes", data=form)
+    task = session.scalar(select(HumanTask).where(HumanTask.kind == "mention"))
+    client = as_user(nurse)
+    html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "You were mentioned in a note." in html
+    assert client.post(f"/tasks/{task.id}", data={}).status_code == 302
+    session.refresh(task)
+    assert (task.status, task.completed_by_id) == ("completed", nurse.id)
