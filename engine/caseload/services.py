@@ -198,7 +198,13 @@ def move_primary_worker(
         raise Invalid("The handoff is not complete.", code="form_invalid", details=errors)
     assert target is not None
     assert isinstance(note, str)
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    # Lock the case row only (its joined client and worker are on the outer side of a join).
+    case = session.scalar(
+        select(Case)
+        .where(Case.id == case_id)
+        .with_for_update(of=Case.__table__)
+        .execution_options(populate_existing=True)
+    )
     if case is None:
         raise NotFound("No such case.", code="case_not_found")
     now = clock.now()
