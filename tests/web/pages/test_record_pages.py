@@ -96,3 +96,14 @@ def test_a_mentioned_nurse_marks_the_item_done_from_its_page(
     assert client.post(f"/tasks/{task.id}", data={}).status_code == 302
     session.refresh(task)
     assert (task.status, task.completed_by_id) == ("completed", nurse.id)
+
+
+def test_a_reassignment_on_the_task_page_carries_the_handoff_note(
+    worker, as_user, open_case
+) -> None:
+    _, task = open_case(worker)
+    sam = factories.SocialWorkerFactory(username="sam")
+    form = {"user": "sam", "note": "Client prefers mornings."}
+    assert as_user(worker).post(f"/tasks/{task.id}/assign", data=form).status_code == 302
+    html = as_user(sam).get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "Handoff note:</strong> Client prefers mornings." in html
