@@ -48,6 +48,11 @@ class WorkerCounts:
     overdue_tasks: int
 
 
+def _pairs(session: Session, stmt: Any) -> dict[Any, Any]:
+    """A two-column query as a dict (key → value)."""
+    return {key: value for key, value in session.execute(stmt)}
+
+
 def _user(session: Session, username: str) -> User:
     found = session.scalar(select(User).where(User.username == username))
     if found is None:
@@ -83,12 +88,11 @@ def caseload(
             .group_by(HumanTask.case_id)
         )
     }
-    contacts = dict(
-        session.execute(
-            select(ProgressNote.case_id, func.max(ProgressNote.signed_at))
-            .where(ProgressNote.case_id.in_(ids))
-            .group_by(ProgressNote.case_id)
-        ).all()
+    contacts = _pairs(
+        session,
+        select(ProgressNote.case_id, func.max(ProgressNote.signed_at))
+        .where(ProgressNote.case_id.in_(ids))
+        .group_by(ProgressNote.case_id),
     )
     rows = []
     for case in cases:
@@ -141,27 +145,24 @@ def team_overview(session: Session, *, actor: User, clock: Clock) -> list[Worker
     now = clock.now()
     workers = social_workers(session)
     ids = [w.id for w in workers]
-    open_cases = dict(
-        session.execute(
-            select(Case.primary_social_worker_id, func.count(Case.id))
-            .where(Case.primary_social_worker_id.in_(ids), Case.status == "open")
-            .group_by(Case.primary_social_worker_id)
-        ).all()
+    open_cases = _pairs(
+        session,
+        select(Case.primary_social_worker_id, func.count(Case.id))
+        .where(Case.primary_social_worker_id.in_(ids), Case.status == "open")
+        .group_by(Case.primary_social_worker_id),
     )
     open_tasks = select(HumanTask.assignee_id, func.count(HumanTask.id)).where(
         HumanTask.assignee_id.in_(ids), HumanTask.status == "open"
     )
-    pressing = dict(
-        session.execute(
-            open_tasks.where(HumanTask.priority_rank >= PRIORITY_RANK["urgent"]).group_by(
-                HumanTask.assignee_id
-            )
-        ).all()
+    pressing = _pairs(
+        session,
+        open_tasks.where(HumanTask.priority_rank >= PRIORITY_RANK["urgent"]).group_by(
+            HumanTask.assignee_id
+        ),
     )
-    overdue = dict(
-        session.execute(
-            open_tasks.where(HumanTask.due_at < now).group_by(HumanTask.assignee_id)
-        ).all()
+    overdue = _pairs(
+        session,
+        open_tasks.where(HumanTask.due_at < now).group_by(HumanTask.assignee_id),
     )
     return [
         WorkerCounts(
