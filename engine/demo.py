@@ -58,6 +58,9 @@ DEMO_USERS = (
 
 
 DEMO_TEAM = (("kim", "nurse"), ("jordan", "case_manager"))
+# A social-work intern whose notes morgan co-signs. Seeded after the demo run, so the demo's
+# own work never falls to them.
+DEMO_INTERN = ("riley", "Riley Chen", "morgan")
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,25 @@ def seed_users(session: Session, *, password: str) -> list[User]:
             user.email = user.email or f"{username}@{DEMO_MAIL_DOMAIN}"
         users.append(user)
     return users
+
+
+def seed_intern(session: Session, *, password: str) -> User:
+    username, name, supervisor = DEMO_INTERN
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = accounts.create_user(
+            session,
+            username=username,
+            display_name=name,
+            roles=("social_worker",),
+            password=password,
+            email=f"{username}@{DEMO_MAIL_DOMAIN}",
+        )
+    else:
+        accounts.set_password(user, password)
+    user.is_intern = True
+    user.supervisor_id = session.scalar(select(User.id).where(User.username == supervisor))
+    return user
 
 
 def _holder(session: Session, task: inbox.HumanTask) -> str:
@@ -436,5 +458,6 @@ def seed(
     value, origin = _password(password, password_file)
     seed_users(session, password=value)
     run_demo(session, clock=clock, site=site, echo=echo)
-    logins = ", ".join(u[0] for u in DEMO_USERS)
+    seed_intern(session, password=value)
+    logins = ", ".join([*(u[0] for u in DEMO_USERS), DEMO_INTERN[0]])
     return f"demo logins: {logins} — password: {value} ({origin})"

@@ -4,12 +4,14 @@ from engine.access.models import BreakGlassGrant
 from engine.accounts.models import ApiToken, Role, User, UserRole
 from engine.assessments.models import Assessment
 from engine.audit.models import AuditEvent
-from engine.cases.models import CareTeamMember, Case, CaseFlagEvent, Client
+from engine.caseload.models import Handoff
+from engine.cases.models import CareTeamMember, Case, CaseContact, CaseFlagEvent, Client
 from engine.db import Base
 from engine.definitions.models import ProcessDefinition
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.integration.models import Admission, Consult, Hl7Message, IntegrationError
+from engine.notes.models import NoteAddendum, ProgressNote
 from engine.notifications.models import Notification
 from engine.oncall.models import OnCallShift
 from engine.referrals.models import CommunityResource, Consent, Referral, ReferralEvent
@@ -23,19 +25,23 @@ __all__ = [
     "BreakGlassGrant",
     "CareTeamMember",
     "Case",
+    "CaseContact",
     "CaseFlagEvent",
     "Client",
     "CommunityResource",
     "Consent",
-    "Consult",
     "Admission",
+    "Consult",
+    "Handoff",
     "Hl7Message",
     "HumanTask",
     "IntegrationError",
+    "NoteAddendum",
     "Notification",
     "OnCallShift",
     "ProcessDefinition",
     "ProcessInstance",
+    "ProgressNote",
     "Referral",
     "ReferralEvent",
     "Role",

@@ -82,9 +82,11 @@ def _member(user_id: int, case_id: Any) -> ColumnElement[bool]:
 def _holder(user_id: int, case_id: Any) -> ColumnElement[bool]:
     # Holding a task, or having completed one (an unclaimed queue task can be completed
     # directly), makes the work part of one's own.
+    # A "mentioned in a note" item opens the record only while it is open.
     return exists().where(
         HumanTask.case_id == case_id,
         or_(HumanTask.assignee_id == user_id, HumanTask.completed_by_id == user_id),
+        or_(HumanTask.kind != "mention", HumanTask.status == "open"),
     )
 
 
@@ -136,8 +138,10 @@ def readable_tasks(user: User, *, now: datetime) -> ColumnElement[bool]:
         exists().where(
             sibling.case_id == HumanTask.case_id,
             or_(
-                sibling.assignee_id == user.id,
-                sibling.completed_by_id == user.id,
+                and_(
+                    or_(sibling.assignee_id == user.id, sibling.completed_by_id == user.id),
+                    or_(sibling.kind != "mention", sibling.status == "open"),
+                ),
                 and_(
                     sibling.status == "open",
                     sibling.assignee_id.is_(None),

@@ -42,6 +42,9 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     active: Mapped[bool] = mapped_column(default=True)
     on_call: Mapped[bool] = mapped_column(default=False)
+    # An intern's progress notes need a supervisor's co-signature (their own, else any).
+    is_intern: Mapped[bool] = mapped_column(default=False, server_default="0")
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(secondary="user_roles", lazy="selectin")

@@ -48,6 +48,9 @@ class Case(Base):
     # Set by the discharge message: one discharge pathway per admission (this case).
     discharged_at: Mapped[datetime | None]
     discharge_disposition: Mapped[str | None] = mapped_column(String(20))
+    # Admission and the expected discharge, as the caseload shows them (ADT or a person).
+    admitted_at: Mapped[datetime | None]
+    expected_discharge_at: Mapped[datetime | None]
 
     client: Mapped[Client] = relationship(lazy="joined")
     primary_social_worker: Mapped[User | None] = relationship(
@@ -101,3 +104,29 @@ class CaseFlagEvent(Base):
     reason: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseContact(Base):
+    """A collateral: family, caregiver, guardian or agency. Consent to share is a scope and
+    an expiry (or null: no consent), so outreach never suggests someone the client did not
+    agree to."""
+
+    __tablename__ = "case_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    relationship_: Mapped[str] = mapped_column("relationship", String(60))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    preferred_language: Mapped[str | None] = mapped_column(String(40))
+    interpreter_needed: Mapped[bool] = mapped_column(default=False)
+    consent_scope: Mapped[str | None] = mapped_column(String(200))
+    consent_expires_on: Mapped[date | None]
+    is_legal_decision_maker: Mapped[bool] = mapped_column(default=False)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def consent_valid(self, today: date) -> bool:
+        return self.consent_scope is not None and (
+            self.consent_expires_on is None or self.consent_expires_on >= today
+        )

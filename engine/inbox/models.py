@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -13,7 +13,9 @@ from engine.db import Base, utcnow
 PRIORITIES = ("routine", "urgent", "asap", "stat")
 # bpmn: a user/manual task of a workflow. escalation: a standalone task the alarm ladder
 # creates (engine.alarms) for a stat task nobody acknowledged; it has no workflow behind it.
-KINDS = ("bpmn", "escalation")
+# cosign: an intern's note awaiting a supervisor's co-signature. mention: "mentioned in a
+# note" for the user named with @username (engine.notes); neither has a workflow.
+KINDS = ("bpmn", "escalation", "cosign", "mention")
 PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 
 if TYPE_CHECKING:
@@ -85,6 +87,9 @@ class HumanTask(Base):
     escalates_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"), index=True)
     # What the person did, for a task without a workflow to hold its form (an escalation).
     outcome: Mapped[dict[str, Any] | None]
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("progress_notes.id"), index=True)
+    # The latest handoff note given when the task was reassigned (history: handoffs).
+    handoff_note: Mapped[str | None] = mapped_column(Text)
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 

@@ -93,8 +93,18 @@ def release_task(session: Session, *, task_id: int, actor: User, clock: Clock) -
 
 
 def assign_task(
-    session: Session, *, task_id: int, username: str, actor: User, clock: Clock
+    session: Session,
+    *,
+    task_id: int,
+    username: str,
+    actor: User,
+    clock: Clock,
+    note: str | None = None,
 ) -> HumanTask:
+    """Hand a task to someone else, with an optional handoff note kept on the task, in the
+    case's handoff history and in the audit (that a note exists, not its text)."""
+    from engine.caseload.services import record_task_handoff
+
     task = instances.get_task(session, task_id, for_update=True)
     instances.require_open(task)
     if not permissions.can_reassign(actor, task):
@@ -126,5 +136,8 @@ def assign_task(
         clock,
         previous_assignee_id=previous,
         assignee_id=target.id,
+    )
+    record_task_handoff(
+        session, task=task, previous_id=previous, note=note, actor=actor, at=clock.now()
     )
     return task

@@ -7,6 +7,7 @@ CAREBRIDGE_E2E_URL=http://127.0.0.1:5000 runs them against a server you started 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -137,7 +138,8 @@ def sign_in(server: str, browser: Any) -> Iterator[Callable[[str], Any]]:
         page.fill("#username", username)
         page.fill("#password", DEMO_PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/")
+        # Social workers land on their caseload, everyone else on the inbox.
+        page.wait_for_url(re.compile(rf"^{re.escape(server)}/(caseload)?$"))
         return page
 
     yield open_as

@@ -27,7 +27,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from engine import cases, definitions, referrals
+from engine import cases, definitions, notes, referrals
 from engine.clock import FrozenClock
 from tests import factories
 from tests.web.pages.conftest import sign_in
@@ -132,6 +132,40 @@ MATRIX: dict[tuple[str, str], Row] = {
         "200 200 403 200 200 403 403 401",
         json={"flag": "do_not_contact", "set": True, "reason": "Partner threatens her"},
     ),
+    # ---- API: the social worker's record (notes, contacts, caseload, handoffs)
+    ("POST", "/api/v1/cases/<int:case_id>/notes"): Row(
+        "/api/v1/cases/{case}/notes",
+        "201 201 403 201 201 403 403 401",
+        json={"type": "other", "body": "Phoned the daughter."},
+    ),
+    ("GET", "/api/v1/cases/<int:case_id>/notes"): Row("/api/v1/cases/{case}/notes", CASE_READ),
+    ("GET", "/api/v1/notes/<int:note_id>"): Row("/api/v1/notes/{note}", CASE_READ),
+    ("PATCH", "/api/v1/notes/<int:note_id>"): Row("/api/v1/notes/{note}", same(405, 401), json={}),
+    ("PUT", "/api/v1/notes/<int:note_id>"): Row("/api/v1/notes/{note}", same(405, 401), json={}),
+    ("DELETE", "/api/v1/notes/<int:note_id>"): Row("/api/v1/notes/{note}", same(405, 401)),
+    ("POST", "/api/v1/notes/<int:note_id>/addenda"): Row(
+        "/api/v1/notes/{note}/addenda", "201 201 403 201 201 403 403 401", json={"body": "Also."}
+    ),
+    ("POST", "/api/v1/notes/<int:note_id>/cosign"): Row(
+        "/api/v1/notes/{note}/cosign", "403 403 403 403 409 403 403 401", json={}
+    ),
+    ("GET", "/api/v1/cases/<int:case_id>/contacts"): Row(
+        "/api/v1/cases/{case}/contacts", CASE_READ
+    ),
+    ("POST", "/api/v1/cases/<int:case_id>/contacts"): Row(
+        "/api/v1/cases/{case}/contacts",
+        "201 201 403 201 201 403 403 401",
+        json={"name": "May Lima", "relationship": "relative"},
+    ),
+    ("GET", "/api/v1/caseload"): Row("/api/v1/caseload", API_ANY),
+    ("GET", "/api/v1/caseload/team"): Row(
+        "/api/v1/caseload/team", "403 403 403 403 200 200 403 401"
+    ),
+    ("POST", "/api/v1/cases/<int:case_id>/primary-worker"): Row(
+        "/api/v1/cases/{case}/primary-worker",
+        "403 403 403 403 200 200 403 401",
+        json={"user": "sam", "note": "Alex is on leave; daughter is the main contact."},
+    ),
     ("GET", "/api/v1/cases/<int:case_id>/referrals"): Row(
         "/api/v1/cases/{case}/referrals", CASE_READ
     ),
@@ -202,6 +236,29 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/cases/new", "302 302 302 302 302 403 302 302", form=NEW_CASE_FORM
     ),
     ("GET", "/cases/<int:case_id>"): Row("/cases/{case}", CASE_PAGE),
+    ("GET", "/caseload"): Row("/caseload", PAGE_ANY),
+    ("GET", "/caseload/team"): Row("/caseload/team", "403 403 403 403 200 200 403 302"),
+    ("POST", "/cases/<int:case_id>/notes"): Row(
+        "/cases/{case}/notes",
+        "302 302 403 302 302 403 403 302",
+        form={"type": "other", "body": "Phoned the daughter."},
+    ),
+    ("POST", "/notes/<int:note_id>/addenda"): Row(
+        "/notes/{note}/addenda", "302 302 403 302 302 403 403 302", form={"body": "Also."}
+    ),
+    ("POST", "/notes/<int:note_id>/cosign"): Row(
+        "/notes/{note}/cosign", "403 403 403 403 302 403 403 302", form={}
+    ),
+    ("POST", "/cases/<int:case_id>/contacts"): Row(
+        "/cases/{case}/contacts",
+        "302 302 403 302 302 403 403 302",
+        form={"name": "May Lima", "relationship": "relative"},
+    ),
+    ("POST", "/cases/<int:case_id>/primary-worker"): Row(
+        "/cases/{case}/primary-worker",
+        "403 403 403 403 302 302 403 302",
+        form={"user": "sam", "note": "Alex is on leave."},
+    ),
     ("POST", "/cases/<int:case_id>/break-glass"): Row(
         "/cases/{case}/break-glass", same(302, 302), form={"reason": "Covering"}
     ),
@@ -299,6 +356,13 @@ def world(app, session: Session, clock: FrozenClock) -> World:  # type: ignore[n
         session, client_id=case.client_id, recipient="Food Bank", actor=None, clock=clock
     )
     definition = definitions.latest_definition(session, "care_pathway")
+    note = notes.write_note(
+        session,
+        case_id=case.id,
+        payload={"type": "other", "body": "First visit."},
+        actor=users["sw"],
+        clock=clock,
+    ).note
     session.commit()
     ids = {
         "case": case.id,
@@ -308,6 +372,7 @@ def world(app, session: Session, clock: FrozenClock) -> World:  # type: ignore[n
         "member": member.id,
         "consent": consent.id,
         "definition": definition.id,
+        "note": note.id,
     }
 
     def client(who: str) -> FlaskClient:

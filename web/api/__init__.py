@@ -53,15 +53,19 @@ def _check_cookie_post() -> None:
 
 
 from web.api import (  # noqa: E402,F401  (register routes on bp)
+    caseload,
     cases,
+    contacts,
     definitions,
     integration,
     misc,
+    notes,
     notifications,
     oncall,
     openapi,
     openapi_access,
     openapi_integration,
+    openapi_record,
     referrals,
     reports,
     tasks,

@@ -8,7 +8,17 @@ from typing import Any
 from flask import url_for
 from sqlalchemy.orm import Session
 
-from engine import access, assessments, cases, definitions, inbox, outreach, screenings, tasks_view
+from engine import (
+    access,
+    assessments,
+    caseload,
+    cases,
+    definitions,
+    inbox,
+    outreach,
+    screenings,
+    tasks_view,
+)
 from engine.cases import flags as case_flags
 from engine.errors import Invalid
 from web import deps
@@ -134,6 +144,10 @@ def get_case(case_id: int) -> Any:
         read = cases.read_case(session, case_id=case_id, actor=user(), clock=clock)
         body = case_json(session, read.case, clock.now(), sensitive=read.access.sensitive)
         body["access"] = access_json(read.access)
+        body["handoffs"] = [
+            caseload.handoff_json(session, h) for h in caseload.handoffs_of_case(session, case_id)
+        ]
+        body["handoff"] = next((h for h in body["handoffs"] if h["task_id"] is None), None)
         return {"case": body}
 
 

@@ -697,8 +697,12 @@ PATHS: dict[str, Any] = {
             {**TASK_RESPONSE, **_errors(400, 401, 403, 404, 409, 422)},
             parameters=[TASK_ID],
             requestBody=_body(
-                _obj(["user"], user={"type": "string", "description": "Username."}),
-                "The new holder.",
+                _obj(
+                    ["user"],
+                    user={"type": "string", "description": "Username."},
+                    note={"type": "string", "description": "Handoff note (shown on the task)."},
+                ),
+                "The new holder and an optional handoff note.",
             ),
         )
     },

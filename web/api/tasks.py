@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import request
 
-from engine import alarms, inbox, instances, tasks_view
+from engine import alarms, inbox, instances, notes, tasks_view
+from engine.cases import contacts
 from engine.errors import BadRequest
 from web import deps
 from web.api import bp
@@ -50,8 +51,20 @@ def get_task(task_id: int) -> Any:
     clock = deps.clock()
     with transaction() as session:
         detail = tasks_view.view_task(session, task_id=task_id, actor=user(), clock=clock)
+        # Outreach may use only contacts the client consented to share with (none under DNC).
+        shareable = (
+            contacts.shareable_contacts(
+                session, case_id=detail.task.case_id, today=clock.now().date()
+            )
+            if detail.task.case_id is not None
+            else []
+        )
+        contact_rows = [contacts.outreach_json(c) for c in shareable]
     body = task_json(detail.summary, clock.now())
     body.update(
+        handoff_note=detail.task.handoff_note,
+        contacts=contact_rows,
+        note_id=detail.task.note_id,
         form_schema=detail.form_schema,
         ui_schema=detail.ui_schema,
         instructions=detail.instructions,
@@ -81,10 +94,29 @@ def release_task(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/assign")
 def assign_task(task_id: int) -> Any:
-    username = json_body().get("user")
+    body = json_body()
+    username = body.get("user")
     if not isinstance(username, str) or not username.strip():
         raise BadRequest('Name the new assignee: {"user": "<username>"}.', code="missing_user")
-    return _task_response(task_id, inbox.assign_task, username=username.strip())
+    note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        raise BadRequest("The handoff note must be text.", code="bad_note")
+    clock = deps.clock()
+    with transaction() as session:
+        task = inbox.assign_task(
+            session,
+            task_id=task_id,
+            username=username.strip(),
+            actor=user(),
+            clock=clock,
+            note=note,
+        )
+        summary = tasks_view.summarize_task(session, task)
+        handoff_note = task.handoff_note
+    deps.committed()
+    body = task_json(summary, clock.now())
+    body["handoff_note"] = handoff_note
+    return {"task": body}
 
 
 @bp.post("/tasks/<int:task_id>/acknowledge")
@@ -108,6 +140,11 @@ def complete_task(task_id: int) -> Any:
         raise BadRequest('Send the form as {"data": {...}}.', code="missing_data")
     clock = deps.clock()
     with transaction() as session:
+        # A note's mention or co-signature task has no workflow behind it.
+        note_task = notes.complete_note_task(session, task_id=task_id, actor=user(), clock=clock)
+        if note_task is not None:
+            summary = tasks_view.summarize_task(session, note_task)
+            return {"task": task_json(summary, clock.now()), "next_tasks": []}
         result = instances.complete_task(
             session, task_id=task_id, data=data, actor=user(), clock=clock, site=deps.site()
         )

@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
         integration,
         login,
         oncall,
+        record,
         reports,
         screenings,
         tasks,

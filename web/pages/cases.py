@@ -18,6 +18,7 @@ from web import deps, formrender
 from web.auth import login_required, require_roles
 from web.pages import bp
 from web.pages.common import CLINICAL_ROLES, localtime, role_label
+from web.pages.record import case_record
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,18 @@ ACTION_LABELS = {
     "notification:pending": "Alert waiting to be delivered",
     "notification:sent": "Alert delivered",
     "notification:failed": "Alert NOT delivered",
+    # The record (engine.notes, engine.cases.contacts, engine.caseload): ids only in details.
+    "case:note:written": "Progress note written",
+    "case:note:viewed": "Progress note read",
+    "case:note:listed": "Progress notes read",
+    "case:note:addendum": "Addendum added to a note",
+    "case:note:cosigned": "Note co-signed",
+    "case:note:mentioned": "Colleague mentioned in a note",
+    "task:mention:done": "Mention marked done",
+    "case:contact:added": "Contact recorded",
+    "case:contact:viewed": "Contacts read",
+    "case:primary_worker:moved": "Case handed to a new primary social worker",
+    "task:handoff": "Task handed over",
 }
 
 
@@ -227,6 +240,7 @@ def case(case_id: int) -> str:
         overview = pages_view.case_overview(
             session, case_id=case_id, actor=g.user, clock=deps.clock()
         )
+        record = case_record(session, case_id)
         names = dict(overview.names)
         names.update(
             tasks_view.usernames(
@@ -248,6 +262,7 @@ def case(case_id: int) -> str:
     return render_template(
         "pages/case.html",
         o=overview,
+        record=record,
         c=overview.case,
         client=overview.client,
         names=names,

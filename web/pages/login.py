@@ -55,6 +55,9 @@ def login_post() -> str | object:
         return page, 401
     session.clear()  # a fresh session on sign-in: nothing carried over from before
     login_user(Principal(user))
+    if not request.form.get("next") and user.has_role("social_worker"):
+        # A social worker's day starts from their caseload (the inbox is the next tab).
+        target = url_for("pages.caseload_page")
     return redirect(target)
 
 

@@ -9,7 +9,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import access, alarms, inbox, instances, tasks_view
+from engine import access, alarms, inbox, instances, notes, tasks_view
+from engine.cases import contacts
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.forms import field_errors
 from web import deps, formrender
@@ -44,6 +45,7 @@ def _page(
     html = render_template(
         "pages/task.html",
         d=detail,
+        outreach_contacts=_outreach_contacts(detail),
         task=detail.task,
         form_html=(
             formrender.render(fields, values, errors, zone=reader_zone())
@@ -57,6 +59,16 @@ def _page(
         problem=problem,
     )
     return html, status
+
+
+def _outreach_contacts(detail: tasks_view.TaskDetail) -> list[dict[str, Any]]:
+    if detail.task.case_id is None:
+        return []
+    with deps.sessions().begin() as session:
+        rows = contacts.shareable_contacts(
+            session, case_id=detail.task.case_id, today=deps.clock().now().date()
+        )
+        return [contacts.outreach_json(c) for c in rows]
 
 
 def _fields(detail: tasks_view.TaskDetail) -> list[formrender.Field]:
@@ -119,15 +131,22 @@ def complete(task_id: int) -> Any:
                     code="form_invalid",
                     details=field_errors(detail.form_schema or {}, parsed.data),
                 )
-            result = instances.complete_task(
-                session,
-                task_id=task_id,
-                data=parsed.data,
-                actor=g.user,
-                clock=deps.clock(),
-                site=deps.site(),
+            # A note's mention or co-signature task has no workflow behind it.
+            done = notes.complete_note_task(
+                session, task_id=task_id, actor=g.user, clock=deps.clock()
             )
-            notice = _next_steps(session, detail.task.name, result)
+            if done is not None:
+                notice = f"{detail.task.name}: done."
+            else:
+                result = instances.complete_task(
+                    session,
+                    task_id=task_id,
+                    data=parsed.data,
+                    actor=g.user,
+                    clock=deps.clock(),
+                    site=deps.site(),
+                )
+                notice = _next_steps(session, detail.task.name, result)
     except Invalid as exc:
         errors = formrender.errors_by_field(exc.details, parsed.errors)
         if not errors:
@@ -225,7 +244,8 @@ def assign(task_id: int) -> Response:
     try:
         if not username:
             raise Invalid("Choose who should take this task.", code="assignee_missing")
-        name, _, holder = _act("assign", task_id, username=username)
+        note = request.form.get("note", "").strip()[:2000] or None
+        name, _, holder = _act("assign", task_id, username=username, note=note)
     except (Conflict, Invalid) as exc:
         flash(exc.public_message, "error")
         return back("pages.task", task_id=task_id)

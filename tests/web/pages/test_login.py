@@ -35,10 +35,10 @@ def test_login_page_has_a_labelled_form(client) -> None:
     assert 'autocomplete="current-password"' in html
 
 
-def test_sign_in_goes_to_the_inbox_and_is_audited(client, alex, session) -> None:
+def test_a_social_worker_signs_in_to_the_caseload_and_is_audited(client, alex, session) -> None:
     response = client.post("/login", data={"username": "alex", "password": PASSWORD})
     assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/caseload"
     assert client.get("/").status_code == 200
     assert AuditTag.USER_LOGIN.value in _actions(session)
 
