@@ -61,6 +61,7 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     openapi,
     openapi_access,
     referrals,
+    report_figures,
     reports,
     tasks,
     team,
