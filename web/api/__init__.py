@@ -60,6 +60,7 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     oncall,
     openapi,
     openapi_access,
+    openapi_reports,
     referrals,
     report_figures,
     reports,
