@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
         login,
         oncall,
         reports,
+        reports_dashboard,
         screenings,
         tasks,
         team,
