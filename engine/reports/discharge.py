@@ -54,11 +54,11 @@ def _discharges(session: Session, q: Query) -> list[Any]:
 
 
 def _tasks(session: Session, case_ids: list[int], bpmn_ids: tuple[str, ...]) -> dict[int, list]:
+    # By element id only: the TCM steps run in a called process (`tcm_contact`).
     found: dict[int, list[HumanTask]] = defaultdict(list)
     for chunk in range(0, len(case_ids), 500):
         stmt = select(HumanTask).where(
             HumanTask.case_id.in_(case_ids[chunk : chunk + 500]),
-            HumanTask.process_key == "discharge_followup",
             HumanTask.bpmn_id.in_(bpmn_ids),
         )
         for task in session.scalars(stmt):
