@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine import reports
+from engine import demo, reports
 from tests.engine.test_discharge import REACHED, UNREACHED, discharge, local
 
 
@@ -49,3 +49,19 @@ def test_an_attended_visit_counts_for_fuh(drive):
     drive.complete(case, "fuh_7_check", {"visit_status": "attended", "visit_date": visit})
     totals = figures(drive, "fuh")
     assert (totals["discharges"], totals["visit_within_7_days"], totals["pending"]) == (1, 1, 1)
+
+
+def test_a_care_plan_addressing_screened_needs_counts_for_screening(drive):
+    case = drive.open_case()
+    drive.complete(case, "intake")
+    drive.complete(case, "assessment", demo.assessment(ahc=demo.AHC_FOOD_HOUSING))
+    plan = {**demo.care_plan(("food",)), "declined": {"housing": "Staying with her son."}}
+    drive.complete(case, "care_plan", plan)
+    today = drive.clock.now().astimezone(drive.site.zone).date().isoformat()
+    period = reports.parse_period(today, today, zone=drive.site.zone)
+    totals = reports.run_report(
+        drive.session, "screening", period=period, filters=reports.Filters(), now=drive.clock.now()
+    ).totals
+    assert totals["social_needs_domains_positive"] >= 2  # food and housing domains
+    assert totals["social_needs_domains_addressed"] == totals["social_needs_domains_positive"]
+    assert totals["social_needs_addressed_pct"] == 100.0
