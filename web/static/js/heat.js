@@ -41,18 +41,20 @@
 
   function watch(container) {
     var src = container.getAttribute("data-heat-src");
-    container.addEventListener("cb:diagram-drawn", function (event) {
-      fetch(src, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    var heat = null;  // one request per page, shared by every drawn diagram of the container
+    function colour(viewer) {
+      heat = heat || fetch(src, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           return response.json();
-        })
-        .then(function (payload) {
-          paint(event.detail.viewer, payload.elements || {});
-          container.setAttribute("data-heat", "shown");
-        })
-        .catch(function () { container.setAttribute("data-heat", "unavailable"); });
-    });
+        });
+      heat.then(function (payload) {
+        paint(viewer, payload.elements || {});
+        container.setAttribute("data-heat", "shown");
+      }).catch(function () { container.setAttribute("data-heat", "unavailable"); });
+    }
+    (container.cbViewers || []).forEach(colour);
+    container.addEventListener("cb:diagram-drawn", function (event) { colour(event.detail.viewer); });
   }
 
   Array.prototype.forEach.call(document.querySelectorAll(".diagram[data-heat-src]"), watch);
