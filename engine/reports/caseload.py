@@ -42,15 +42,19 @@ def _count_by(session: Session, column: Any, ids: list[int], *where: Any) -> dic
     return {key: n for key, n in session.execute(stmt)}
 
 
-def _case_ids(session: Session, worker_id: int, q: Query) -> set[int]:
+def _case_ids(session: Session, worker_ids: list[int], q: Query) -> dict[int, set[int]]:
+    """Per worker, the cases behind their row (open now, opened or closed in the period)."""
     p = q.period
-    stmt = select(Case.id).where(
-        Case.primary_social_worker_id == worker_id,
+    stmt = select(Case.primary_social_worker_id, Case.id).where(
+        Case.primary_social_worker_id.in_(worker_ids),
         (Case.status == "open")
         | and_(Case.opened_at >= p.start, Case.opened_at < p.end)
         | and_(Case.closed_at >= p.start, Case.closed_at < p.end),
     )
-    return set(session.scalars(stmt))
+    found: dict[int, set[int]] = {}
+    for worker_id, case_id in session.execute(stmt):
+        found.setdefault(worker_id, set()).add(case_id)
+    return found
 
 
 def caseload_report(session: Session, q: Query) -> Report:
@@ -78,9 +82,10 @@ def caseload_report(session: Session, q: Query) -> Report:
             HumanTask.created_at < p.end,
         ),
     }
+    cases = _case_ids(session, ids, q)
     report = Report(COLUMNS)
     for w in workers:
         row: dict[str, Any] = {"user": w.username, "name": w.display_name}
         row.update({key: by_worker.get(w.id, 0) for key, by_worker in counts.items()})
-        report.add(row, _case_ids(session, w.id, q))
+        report.add(row, cases.get(w.id, set()))
     return report

@@ -20,6 +20,7 @@ class Query:
     period: Period
     now: datetime
     filters: Filters = field(default_factory=Filters)
+    with_cases: bool = False  # also list the cases behind each row (drill-down)
 
 
 @dataclass

@@ -70,8 +70,16 @@ def _user_id(session: Session, username: str | None) -> int | None:
 
 
 def run_report(
-    session: Session, name: str, *, period: Period, filters: Filters, now: datetime
+    session: Session,
+    name: str,
+    *,
+    period: Period,
+    filters: Filters,
+    now: datetime,
+    with_cases: bool = False,
 ) -> Report:
     """Compute a report (the caller has checked who may see it with allowed_filters)."""
     require_report(name)
-    return REPORTS[name](session, Query(period=period, now=now, filters=filters))
+    return REPORTS[name](
+        session, Query(period=period, now=now, filters=filters, with_cases=with_cases)
+    )

@@ -68,7 +68,9 @@ def report_cases(name: str) -> str:
     now = deps.clock().now()
     with deps.sessions().begin() as session:
         filters = reports.allowed_filters(session, _asked(name), actor=g.user)
-        result = reports.run_report(session, name, period=period, filters=filters, now=now)
+        result = reports.run_report(
+            session, name, period=period, filters=filters, now=now, with_cases=True
+        )
         found = reports.report_cases(session, result, row=row, actor=g.user, now=now)
         listed = [
             {"id": c.id, "client": c.client.display_name, "status": c.status, "opened": c.opened_at}
