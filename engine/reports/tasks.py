@@ -45,7 +45,7 @@ def _grouped(session: Session, q: Query, where: ColumnElement[bool], *cols: Any)
     return list(session.execute(stmt))
 
 
-def _minutes(session: Session) -> ColumnElement[float]:
+def _minutes(session: Session) -> ColumnElement[Any]:
     done, created = HumanTask.completed_at, HumanTask.created_at
     if session.get_bind().dialect.name == "sqlite":
         # Stored as UTC text; julianday reads it (fractions of a second included).
@@ -57,12 +57,11 @@ def _percentiles(session: Session, q: Query, done: ColumnElement[bool]) -> dict[
     """Per group: the median (mean of the two middle values for an even count) and the p90
     (nearest rank, ceil(0.9 n)) of the minutes to complete."""
     minutes = _minutes(session).label("minutes")
-    window = {"partition_by": list(_KEY), "order_by": minutes}
     ranked = _filtered(
         select(
             *_KEY,
             minutes,
-            func.row_number().over(**window).label("rn"),
+            func.row_number().over(partition_by=list(_KEY), order_by=minutes).label("rn"),
             func.count().over(partition_by=list(_KEY)).label("n"),
         ).where(done),
         q,
