@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import common, engine_throughput, growth, http_api, inbox, timers
+from bench import common, engine_throughput, growth, http_api, inbox, reports, timers
 from bench.common import Table
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -38,6 +38,7 @@ REQUIRED: dict[str, tuple[float | None, bool]] = {
     "engine.bare_serialized_completions_per_s": (None, True),
     "inbox.p95_ms_engine": (10.0, False),
     "inbox.p95_ms_http": (30.0, False),
+    "reports.p95_ms": (200.0, False),
     "timers.lag_p99_s": (1.0, False),
     "timers.drain_s": (10.0, False),
     "timers.duplicates": (0, False),
@@ -56,6 +57,7 @@ Bench = Callable[..., tuple[dict[str, Any], list[Table]]]
 BENCHMARKS: dict[str, Bench] = {
     "engine": engine_throughput.run,
     "inbox": inbox.run,
+    "reports": reports.run,
     "timers": timers.run,
     "growth": growth.run,
     "http": http_api.run,

@@ -13,7 +13,10 @@ from engine.db import Base
 
 class Assessment(Base):
     __tablename__ = "assessments"
-    __table_args__ = (Index("ix_assessments_client_instrument", "client_id", "instrument"),)
+    __table_args__ = (
+        Index("ix_assessments_client_instrument", "client_id", "instrument"),
+        Index("ix_assessments_administered_at", "administered_at"),  # the screening report
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -35,6 +35,11 @@ class Client(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (
+        # The quality reports (engine.reports): a worker's caseload, the discharges of a period.
+        Index("ix_cases_primary_social_worker_status", "primary_social_worker_id", "status"),
+        Index("ix_cases_discharged_at", "discharged_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)

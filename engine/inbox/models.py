@@ -35,6 +35,11 @@ class HumanTask(Base):
         # sort every unclaimed task of the role; this one hands the first page over directly.
         # The alarm ladder's due scan: open stat tasks whose next escalation step is due.
         Index("ix_human_tasks_next_escalation", "next_escalation_at"),
+        # The quality reports (engine.reports): work created / completed in a period, stat
+        # tasks of a period.
+        Index("ix_human_tasks_created_at", "created_at"),
+        Index("ix_human_tasks_completed_at", "completed_at"),
+        Index("ix_human_tasks_priority_created", "priority", "created_at"),
         Index(
             "ix_human_tasks_team_queue",
             "role",

@@ -354,6 +354,7 @@ def complete_task(
     field errors (nothing changed), Forbidden, or Conflict when someone else got there first."""
     from engine.forms import instrument_fields, validate
     from engine.inbox.permissions import require_can_work
+    from engine.reports.outcomes import outcome_of as report_outcome
 
     try:
         task, instance = _lock_task_and_instance(session, task_id)
@@ -393,6 +394,12 @@ def complete_task(
     task.completed_by_id = actor.id
     if task.assignee_id is None:
         task.assignee_id = actor.id
+    # The coded result the quality reports count (TCM, FUH, care-plan needs); codes only.
+    covers = ready is not None and str(ready.properties.get("coversScreenedNeeds")) in (
+        "true",
+        "True",
+    )
+    task.outcome = report_outcome(task.bpmn_id, clean, covers_needs=covers) or task.outcome
     alarms.on_completed(session, task, actor=actor, now=now)  # alarm hook point (TaskCompleted)
     who = actor_of(actor)
     _audit_instance(

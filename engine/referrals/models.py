@@ -71,7 +71,10 @@ class Consent(Base):
 
 class Referral(Base):
     __tablename__ = "referrals"
-    __table_args__ = (Index("ix_referrals_case_need", "case_id", "need"),)
+    __table_args__ = (
+        Index("ix_referrals_case_need", "case_id", "need"),
+        Index("ix_referrals_requested_at", "requested_at"),  # the referrals report
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))

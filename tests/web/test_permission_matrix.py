@@ -175,6 +175,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/reports/break-glass"): Row(
         "/api/v1/reports/break-glass", "403 403 403 403 200 200 403 401"
     ),
+    # Quality reports: a social worker sees their own caseload row, nothing else.
+    ("GET", "/api/v1/reports/<name>"): Row(
+        "/api/v1/reports/caseload?from=2026-02-23&to=2026-03-02", "200 403 403 403 200 200 200 401"
+    ),
+    ("GET", "/api/v1/process-definitions/<int:definition_id>/heat"): Row(
+        "/api/v1/process-definitions/{definition}/heat", "403 403 403 403 200 200 403 401"
+    ),
     ("GET", "/api/v1/audit"): Row("/api/v1/audit?case={case}", "403 403 403 403 403 200 403 401"),
     ("GET", "/api/v1/integration-errors"): Row(
         "/api/v1/integration-errors", "403 403 403 403 403 200 403 401"
@@ -309,6 +316,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/admin/on-call/999999/delete", "403 403 403 403 404 404 403 302", form={}
     ),
     ("GET", "/reports/break-glass"): Row("/reports/break-glass", "403 403 403 403 200 200 403 302"),
+    ("GET", "/reports"): Row("/reports", "403 403 403 403 200 200 403 302"),
+    ("GET", "/reports/<name>/cases"): Row(
+        "/reports/tasks/cases?from=2026-03-02&to=2026-03-02&row=0",
+        "403 403 403 403 200 200 403 302",
+    ),
     ("GET", "/admin/processes"): Row("/admin/processes", "403 403 403 403 403 200 403 302"),
     ("POST", "/admin/processes"): Row(
         "/admin/processes", "403 403 403 403 403 302 403 302", form={}

@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         oncall,
         record,
         reports,
+        reports_dashboard,
         screenings,
         tasks,
         team,

@@ -44,6 +44,10 @@
       if (canvas.zoom() > 1) {
         canvas.zoom(1, "auto");  // a small diagram is not blown up
       }
+      // Other scripts (heat.js) colour the drawn diagram through its viewer: kept on the
+      // container for a script that runs after the drawing, announced for one that runs before.
+      (container.cbViewers = container.cbViewers || []).push(viewer);
+      container.dispatchEvent(new CustomEvent("cb:diagram-drawn", { detail: { viewer: viewer } }));
     }).catch(function () {
       canvasBox.remove();
       note(container, "The diagram " + diagram.name + " could not be drawn.");
