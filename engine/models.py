@@ -6,7 +6,7 @@ from engine.assessments.models import Assessment
 from engine.audit.models import AuditEvent
 from engine.cases.models import CareTeamMember, Case, CaseFlagEvent, Client
 from engine.db import Base
-from engine.definitions.models import ProcessDefinition
+from engine.definitions.models import ProcessCurrentVersion, ProcessDefinition, ProcessDraft
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.notifications.models import Notification
@@ -29,7 +29,9 @@ __all__ = [
     "HumanTask",
     "Notification",
     "OnCallShift",
+    "ProcessCurrentVersion",
     "ProcessDefinition",
+    "ProcessDraft",
     "ProcessInstance",
     "Referral",
     "ReferralEvent",

@@ -172,6 +172,30 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/process-definitions/<int:definition_id>/xml"): Row(
         "/api/v1/process-definitions/{definition}/xml", API_ANY
     ),
+    # ---- API: process studio (admin and process_designer; no caller here is a designer but
+    # admin). The diff is a view of diagrams: everyone signed in.
+    ("POST", "/api/v1/process-definitions/validate"): Row(
+        "/api/v1/process-definitions/validate", "403 403 403 403 403 400 403 401", json={}
+    ),
+    ("GET", "/api/v1/process-drafts/<key>"): Row(
+        "/api/v1/process-drafts/care_pathway", "403 403 403 403 403 404 403 401"
+    ),
+    ("PUT", "/api/v1/process-drafts/<key>"): Row(
+        "/api/v1/process-drafts/care_pathway", "403 403 403 403 403 422 403 401", json={}
+    ),
+    ("GET", "/api/v1/process-definitions/<int:definition_id>/diff"): Row(
+        "/api/v1/process-definitions/{definition}/diff?against={definition}", API_ANY
+    ),
+    ("POST", "/api/v1/process-definitions/<int:definition_id>/migrations"): Row(
+        "/api/v1/process-definitions/{definition}/migrations",
+        "403 403 403 403 403 422 403 401",
+        json={},
+    ),
+    ("POST", "/api/v1/process-definitions/<int:definition_id>/make-current"): Row(
+        "/api/v1/process-definitions/{definition}/make-current",
+        "403 403 403 403 403 200 403 401",
+        json={},
+    ),
     ("POST", "/api/v1/messages"): Row("/api/v1/messages", same(422, 401), json={}),
     ("GET", "/api/v1/instruments"): Row("/api/v1/instruments", API_ANY),
     ("POST", "/api/v1/instruments/<key>/score"): Row(

@@ -60,8 +60,10 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     oncall,
     openapi,
     openapi_access,
+    openapi_studio,
     referrals,
     reports,
+    studio,
     tasks,
     team,
 )

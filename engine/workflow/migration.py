@@ -1,0 +1,132 @@
+"""Moving a running workflow onto another version of its spec, with SpiffWorkflow's own
+migration helpers (SpiffWorkflow.bpmn.util.diff): task specs are aligned by BPMN id, and
+the tasks the instance waits on are reset and re-predicted under the new spec.
+
+`blockers` says why a workflow must stay where it is; `migrate` moves it (in memory)."""
+
+from __future__ import annotations
+
+import ast
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow import TaskState
+from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin, InclusiveGatewayMixin
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+from engine.errors import CareBridgeError
+from engine.workflow import runtime
+
+_WAITING = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+# Tasks that may set data before a gateway downstream of them is reached.
+_PRODUCERS = frozenset(
+    {"UserTask", "ManualTask", "ScriptTask", "BusinessRuleTask", "CallActivity", "SubWorkflowTask"}
+)
+
+
+def _type(spec: Any) -> str:
+    return type(spec).__name__
+
+
+def _names(expression: str) -> set[str]:
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return set()
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    # Names a comprehension binds are not the case's data.
+    return {n.id for n in names} - {n.id for n in names if isinstance(n.ctx, ast.Store)}
+
+
+def _conditions(spec: Any) -> list[str]:
+    # (condition, output name) pairs; the bpmn parser keeps conditions as expression text.
+    return [c for c, _ in getattr(spec, "cond_task_specs", []) if isinstance(c, str) and c]
+
+
+def _gateways_reached_now(new_spec: Any, start_names: set[str]) -> list[Any]:
+    """Gateways of `new_spec` reached from the tasks named `start_names` without passing a
+    task that could set data first: they will decide on the data the instance has now."""
+    found, seen = [], set()
+    stack = [new_spec.task_specs[n] for n in start_names if n in new_spec.task_specs]
+    stack = [out for s in stack for out in s.outputs]
+    while stack:
+        spec = stack.pop()
+        if spec.name in seen:
+            continue
+        seen.add(spec.name)
+        if isinstance(spec, (ExclusiveGatewayMixin, InclusiveGatewayMixin)):
+            found.append(spec)
+        if _type(spec) in _PRODUCERS:
+            continue
+        stack.extend(spec.outputs)
+    return found
+
+
+def blockers(
+    wf: BpmnWorkflow, new_spec: Any, new_subspecs: Any, *, now: datetime, serializer: Any
+) -> list[str]:
+    """Why `wf` cannot move to `new_spec` (empty: it can). Checked on a migrated copy where a
+    question is only answered by running the new spec (the timers)."""
+    reasons: list[str] = []
+    registry = serializer.registry
+    spec_diff = SpecDiff(registry, wf.spec, new_spec)
+    waiting = [t for t in wf.get_tasks(state=_WAITING, skip_subprocesses=True)]
+    removed = set(spec_diff.removed)
+    for task in waiting:
+        spec = task.task_spec
+        label = spec.bpmn_id or spec.name
+        if spec in removed:
+            reasons.append(f"the task '{label}' it is waiting on was removed")
+            continue
+        new = spec_diff.alignment.get(spec)
+        if new is not None and _type(new) != _type(spec):
+            reasons.append(
+                f"the task '{label}' it is waiting on changed type ({_type(spec)} to {_type(new)})"
+            )
+    for sub in wf.subprocesses.values():
+        name = sub.spec.name
+        if name != new_spec.name and name not in (new_subspecs or {}):
+            reasons.append(f"the subprocess '{name}' it is running is not in the new version")
+    if reasons:
+        return reasons
+    data: dict[str, Any] = dict(wf.data)
+    for task in waiting:
+        data.update(task.data)
+    current = {t.task_spec.name for t in waiting}
+    for gateway in _gateways_reached_now(new_spec, current):
+        missing = sorted(
+            {n for c in _conditions(gateway) for n in _names(c)} - data.keys() - _BUILTINS
+        )
+        if missing:
+            reasons.append(
+                f"the gateway '{gateway.bpmn_id}' needs {', '.join(missing)}, which this "
+                "case does not have yet"
+            )
+    if reasons:
+        return reasons
+    copy = runtime.loads(runtime.dumps(wf), wf.spec, wf.subprocess_specs, wf.script_engine)
+    try:
+        migrate(copy, new_spec, new_subspecs, serializer=serializer)
+    except CareBridgeError as exc:
+        return [f"the new version cannot continue from where this case is: {exc.public_message}"]
+    for timer in runtime.waiting_timers(copy):
+        if timer.due_at <= now:
+            reasons.append(f"the timer '{timer.bpmn_id}' would fire at once")
+    return reasons
+
+
+_BUILTINS = frozenset({"True", "False", "None", "len", "int", "str", "float", "bool", "any", "all"})
+
+
+def migrate(wf: BpmnWorkflow, new_spec: Any, new_subspecs: Any, *, serializer: Any) -> None:
+    """Re-attach `new_spec` (and the called processes' specs) to `wf` in place, tasks mapped
+    by BPMN id; the tasks it waits on are re-predicted under the new spec."""
+    top, subs = diff_workflow(serializer.registry, wf, new_spec, new_subspecs or {})
+    migrate_workflow(top, wf, new_spec)
+    for sp_id, sub_diff in subs.items():
+        sub = wf.subprocesses.get(sp_id)
+        if sub is not None and sub_diff is not None:
+            migrate_workflow(sub_diff, sub, new_subspecs[sub.spec.name])
+    wf.subprocess_specs = new_subspecs or {}
+    runtime.run_engine(wf)
