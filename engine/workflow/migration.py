@@ -48,8 +48,13 @@ def _gateways_reached_now(new_spec: Any, start_names: set[str]) -> list[Any]:
     """Gateways of `new_spec` reached from the tasks named `start_names` without passing a
     task that could set data first: they will decide on the data the instance has now."""
     found, seen = [], set()
-    stack = [new_spec.task_specs[n] for n in start_names if n in new_spec.task_specs]
-    stack = [out for s in stack for out in s.outputs]
+    # A waiting task that produces data (a form) may still set what the gateway reads.
+    stack = [
+        out
+        for n in start_names
+        if n in new_spec.task_specs and _type(new_spec.task_specs[n]) not in _PRODUCERS
+        for out in new_spec.task_specs[n].outputs
+    ]
     while stack:
         spec = stack.pop()
         if spec.name in seen:
