@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow import TaskState
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin, InclusiveGatewayMixin
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -29,6 +30,21 @@ def _type(spec: Any) -> str:
     return type(spec).__name__
 
 
+def _boundary_split(spec: Any) -> Any | None:
+    return next((i for i in spec.inputs if isinstance(i, BoundaryEventSplit)), None)
+
+
+def _gains_boundary_events(task: Any, new: Any) -> bool:
+    split = _boundary_split(new)
+    if split is None:
+        return False
+    parent = task.parent.task_spec if task.parent is not None else None
+    if not isinstance(parent, BoundaryEventSplit):
+        return True
+    old_events = {o.name for o in parent.outputs}
+    return bool({o.name for o in split.outputs} - old_events)
+
+
 def _names(expression: str) -> set[str]:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
@@ -40,8 +56,13 @@ def _names(expression: str) -> set[str]:
 
 
 def _conditions(spec: Any) -> list[str]:
-    # (condition, output name) pairs; the bpmn parser keeps conditions as expression text.
-    return [c for c, _ in getattr(spec, "cond_task_specs", []) if isinstance(c, str) and c]
+    # (condition, output name) pairs; a BPMN condition holds its expression text in args[0].
+    out = []
+    for condition, _ in getattr(spec, "cond_task_specs", []):
+        text = getattr(condition, "args", [None])[0] if condition is not None else None
+        if isinstance(text, str) and text.strip():
+            out.append(text)
+    return out
 
 
 def _gateways_reached_now(new_spec: Any, start_names: set[str]) -> list[Any]:
@@ -89,6 +110,13 @@ def blockers(
             reasons.append(
                 f"the task '{label}' it is waiting on changed type ({_type(spec)} to {_type(new)})"
             )
+        elif new is not None and _gains_boundary_events(task, new):
+            # Boundary events hang off a split before the task, which this case has passed:
+            # the new escalation or deadline would silently never start for it.
+            reasons.append(
+                f"the task '{label}' it is waiting on has new boundary events that would "
+                "not start for this case"
+            )
     for sub in wf.subprocesses.values():
         name = sub.spec.name
         if name != new_spec.name and name not in (new_subspecs or {}):
@@ -112,19 +140,26 @@ def blockers(
         return reasons
     copy = runtime.loads(runtime.dumps(wf), wf.spec, wf.subprocess_specs, wf.script_engine)
     try:
-        migrate(copy, new_spec, new_subspecs, serializer=serializer)
+        # Not run: a timer already due would fire in the run and leave no trace to check.
+        migrate(copy, new_spec, new_subspecs, serializer=serializer, run=False)
     except CareBridgeError as exc:
         return [f"the new version cannot continue from where this case is: {exc.public_message}"]
-    for timer in runtime.waiting_timers(copy):
-        if timer.due_at <= now:
-            reasons.append(f"the timer '{timer.bpmn_id}' would fire at once")
+    # A timer the case waits on whose new definition is already due has fired during the
+    # migration itself (SpiffWorkflow re-checks it on reset); a new one may be due as well.
+    waited = {t.task_id: t.bpmn_id for t in runtime.waiting_timers(wf)}
+    still = {t.task_id for t in runtime.waiting_timers(copy)}
+    fired = sorted({bpmn_id for task_id, bpmn_id in waited.items() if task_id not in still})
+    fired += [t.bpmn_id for t in runtime.waiting_timers(copy) if t.due_at <= now]
+    reasons += [f"the timer '{bpmn_id}' would fire at once" for bpmn_id in fired]
     return reasons
 
 
 _BUILTINS = frozenset({"True", "False", "None", "len", "int", "str", "float", "bool", "any", "all"})
 
 
-def migrate(wf: BpmnWorkflow, new_spec: Any, new_subspecs: Any, *, serializer: Any) -> None:
+def migrate(
+    wf: BpmnWorkflow, new_spec: Any, new_subspecs: Any, *, serializer: Any, run: bool = True
+) -> None:
     """Re-attach `new_spec` (and the called processes' specs) to `wf` in place, tasks mapped
     by BPMN id; the tasks it waits on are re-predicted under the new spec."""
     top, subs = diff_workflow(serializer.registry, wf, new_spec, new_subspecs or {})
@@ -134,4 +169,5 @@ def migrate(wf: BpmnWorkflow, new_spec: Any, new_subspecs: Any, *, serializer: A
         if sub is not None and sub_diff is not None:
             migrate_workflow(sub_diff, sub, new_subspecs[sub.spec.name])
     wf.subprocess_specs = new_subspecs or {}
-    runtime.run_engine(wf)
+    if run:
+        runtime.run_engine(wf)
