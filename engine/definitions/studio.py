@@ -169,3 +169,60 @@ def current_ids(session: Session) -> set[int]:
     for key, (_, id_) in newest.items():
         out.add(pinned.get(key, id_))
     return out
+
+
+BLANK_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+    xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="definitions_{key}" targetNamespace="http://carebridge.example/bpmn">
+  <bpmn:collaboration id="collaboration_{key}">
+    <bpmn:participant id="participant_{key}" name="{key}" processRef="{key}" />
+  </bpmn:collaboration>
+  <bpmn:process id="{key}" name="{key}" isExecutable="true">
+    <bpmn:laneSet id="lanes_{key}">
+      <bpmn:lane id="lane_social_worker" name="Social Worker">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="diagram_{key}">
+    <bpmndi:BPMNPlane id="plane_{key}" bpmnElement="collaboration_{key}">
+      <bpmndi:BPMNShape id="participant_{key}_di" bpmnElement="participant_{key}"
+          isHorizontal="true">
+        <dc:Bounds x="100" y="60" width="700" height="200" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="lane_social_worker_di" bpmnElement="lane_social_worker"
+          isHorizontal="true">
+        <dc:Bounds x="130" y="60" width="670" height="200" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start">
+        <dc:Bounds x="180" y="142" width="36" height="36" />
+      </bpmndi:BPMNShape>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
+
+
+def editor_start(session: Session, process_key: str) -> dict[str, Any]:
+    """What the editor opens for `process_key`: its draft, else the version new cases start
+    on, else a blank process with one lane (a new process)."""
+    from engine.definitions.services import current_definition
+
+    draft = session.get(ProcessDraft, process_key)
+    if draft is not None:
+        return {
+            "xml": draft.bpmn,
+            "source": "draft",
+            "updated_by": draft.updated_by.username if draft.updated_by else None,
+            "updated_at": draft.updated_at,
+            "comment": draft.comment,
+        }
+    try:
+        current = current_definition(session, process_key)
+    except NotFound:
+        return {"xml": BLANK_PROCESS.format(key=process_key), "source": "new"}
+    return {"xml": current.bpmn_xml, "source": f"version {current.version}"}

@@ -273,6 +273,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/admin/processes/<int:definition_id>/download"): Row(
         "/admin/processes/{definition}/download", "403 403 403 403 403 200 403 302"
     ),
+    # ---- pages: process studio (designers edit; everyone signed in may compare diagrams)
+    ("GET", "/admin/processes/new"): Row("/admin/processes/new", "403 403 403 403 403 200 403 302"),
+    ("GET", "/admin/processes/<key>/edit"): Row(
+        "/admin/processes/care_pathway/edit", "403 403 403 403 403 200 403 302"
+    ),
+    ("GET", "/admin/processes/<key>/compare"): Row(
+        "/admin/processes/care_pathway/compare?old={definition}&new={definition}", PAGE_ANY
+    ),
 }
 
 

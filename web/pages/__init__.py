@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
         oncall,
         reports,
         screenings,
+        studio,
         tasks,
         team,
     )
