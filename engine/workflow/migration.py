@@ -30,6 +30,11 @@ def _type(spec: Any) -> str:
     return type(spec).__name__
 
 
+def _form_of(spec: Any) -> tuple[str | None, str | None]:
+    props = (getattr(spec, "extensions", None) or {}).get("properties", {})
+    return props.get("formJsonSchemaFilename"), props.get("formUiSchemaFilename")
+
+
 def _boundary_split(spec: Any) -> Any | None:
     return next((i for i in spec.inputs if isinstance(i, BoundaryEventSplit)), None)
 
@@ -110,6 +115,10 @@ def blockers(
             reasons.append(
                 f"the task '{label}' it is waiting on changed type ({_type(spec)} to {_type(new)})"
             )
+        elif new is not None and _form_of(new) != _form_of(spec):
+            # The open inbox task keeps the form it was offered with; answers to another
+            # form would be checked against the wrong schema.
+            reasons.append(f"the form of the task '{label}' it is waiting on changed")
         elif new is not None and _gains_boundary_events(task, new):
             # Boundary events hang off a split before the task, which this case has passed:
             # the new escalation or deadline would silently never start for it.

@@ -18,7 +18,7 @@ FORM_PROPS = """
       <bpmn:extensionElements>
         <spiffworkflow:properties>
           <spiffworkflow:property name="formJsonSchemaFilename"
-                                  value="api_phone_call.schema.json" />
+                                  value="{form}" />
           {extra}
         </spiffworkflow:properties>
       </bpmn:extensionElements>"""
@@ -33,10 +33,11 @@ def pathway(
     boundary_date: str | None = None,
     call_x: int = 100,
     without_call: bool = False,
+    form: str = "api_phone_call.schema.json",
 ) -> bytes:
     """start -> call (a user task of the social worker) [-> follow_up] -> end, drawn."""
     extra = f'<spiffworkflow:property name="dueIn" value="{due_in}" />' if due_in else ""
-    props = FORM_PROPS.format(extra=extra) if call_tag == "userTask" else ""
+    props = FORM_PROPS.format(extra=extra, form=form) if call_tag == "userTask" else ""
     after_call = "follow_up" if follow_up else "end"
     nodes = ["start", call_id, "end"] + (["follow_up"] if follow_up else [])
     boundary = ""
@@ -109,7 +110,8 @@ def timer_pathway(date: str) -> bytes:
 
 
 def deploy(api, xml: bytes) -> int:  # type: ignore[no-untyped-def]
-    resp = post_files(api, "/api/v1/process-definitions", [(f"{KEY}.bpmn", xml)])
+    forms = (PHONE_FORM, ("other.schema.json", PHONE_FORM[1]))
+    resp = post_files(api, "/api/v1/process-definitions", [(f"{KEY}.bpmn", xml)], forms=forms)
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["definitions"][0]["id"]  # type: ignore[no-any-return]
 
@@ -240,6 +242,7 @@ def test_the_moved_instance_keeps_its_open_task(api, session):
             {"boundary_date": "2026-04-01T00:00:00+00:00"},
             "the task 'call' it is waiting on has new boundary events",
         ),
+        ({"form": "other.schema.json"}, "the form of the task 'call' it is waiting on changed"),
     ],
 )
 def test_a_blocked_instance_is_reported_and_left_untouched(api, session, changed, reason):
