@@ -154,11 +154,12 @@ def make_current(
 
 def current_ids(session: Session) -> set[int]:
     """The id of the version new cases start on, for every process."""
-    pinned = dict(
-        session.execute(
+    pinned: dict[str, int] = {
+        key: definition_id
+        for key, definition_id in session.execute(
             select(ProcessCurrentVersion.process_key, ProcessCurrentVersion.definition_id)
-        ).all()
-    )
+        )
+    }
     out: set[int] = set()
     newest: dict[str, tuple[int, int]] = {}
     for key, version, id_ in session.execute(
