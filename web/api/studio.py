@@ -12,6 +12,7 @@ from engine.definitions.diff import diff_diagrams
 from engine.errors import Invalid
 from engine.instances import actor_of
 from engine.instances import migration as rollout
+from engine.workflow.parsing import DeploymentInvalid
 from web import deps
 from web.api import bp
 from web.api.common import int_arg, iso, json_body, require_roles, transaction, user
@@ -29,7 +30,10 @@ def _designers_only() -> None:
 @bp.post("/process-definitions/validate")
 def validate_definitions() -> Any:
     _designers_only()
-    files, forms = uploaded_diagrams()
+    try:
+        files, forms = uploaded_diagrams()
+    except DeploymentInvalid as exc:  # wrong file kinds: listed like any other problem
+        return {"problems": [{**p.as_dict(), "severity": "error"} for p in exc.problems]}, 200
     with transaction() as session:
         library = deployed_library(session)
     problems = studio.validate(

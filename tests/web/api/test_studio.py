@@ -109,6 +109,14 @@ def test_a_latin1_diagram_keeps_its_accented_names(api):
     assert row["name"] == "Appel téléphonique"
 
 
+def test_validate_lists_a_wrong_file_kind_as_a_problem(api):
+    resp = validate(api, [("notes.txt", b"hello")], forms=())
+    assert resp.status_code == 200
+    [problem] = resp.get_json()["problems"]
+    assert problem["severity"] == "error"
+    assert problem["element_id"] is None
+
+
 def test_validate_is_for_designers_only(api):
     assert validate(api, [("api_phone_call.bpmn", diagram())], who="sw").status_code == 403
 
