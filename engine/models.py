@@ -7,7 +7,7 @@ from engine.audit.models import AuditEvent
 from engine.caseload.models import Handoff
 from engine.cases.models import CareTeamMember, Case, CaseContact, CaseFlagEvent, Client
 from engine.db import Base
-from engine.definitions.models import ProcessDefinition
+from engine.definitions.models import ProcessCurrentVersion, ProcessDefinition, ProcessDraft
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.integration.models import Admission, Consult, Hl7Message, IntegrationError
@@ -39,7 +39,9 @@ __all__ = [
     "NoteAddendum",
     "Notification",
     "OnCallShift",
+    "ProcessCurrentVersion",
     "ProcessDefinition",
+    "ProcessDraft",
     "ProcessInstance",
     "ProgressNote",
     "Referral",

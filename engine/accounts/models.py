@@ -9,7 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
 
-ROLE_KEYS = ("social_worker", "nurse", "physician", "case_manager", "supervisor", "admin")
+# process_designer: may draw, check, deploy and roll out pathways (see docs/studio.md), no
+# clinical access of its own.
+ROLE_KEYS = (
+    "social_worker",
+    "nurse",
+    "physician",
+    "case_manager",
+    "supervisor",
+    "admin",
+    "process_designer",
+)
 
 
 class Role(Base):

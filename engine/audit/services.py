@@ -78,6 +78,9 @@ class AuditTag(StrEnum):
     CONSENTS_VIEWED = "client:consent:viewed"
     RESOURCE_SAVED = "directory:resource:saved"
     DEFINITION_DEPLOYED = "definition:deployed"
+    DEFINITION_MADE_CURRENT = "definition:made_current"
+    DRAFT_SAVED = "definition:draft_saved"
+    INSTANCE_MIGRATED = "instance:migrated"
     USER_LOGIN = "user:login"
     USER_LOGIN_FAILED = "user:login_failed"
     TOKEN_CREATED = "user:token:created"  # noqa: S105  (an audit tag, not a secret)

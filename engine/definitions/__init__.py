@@ -1,4 +1,4 @@
-from engine.definitions.models import ProcessDefinition
+from engine.definitions.models import ProcessCurrentVersion, ProcessDefinition, ProcessDraft
 from engine.definitions.services import (
     DefinitionSummary,
     DeployResult,
@@ -15,7 +15,9 @@ from engine.definitions.services import (
 __all__ = [
     "DefinitionSummary",
     "DeployResult",
+    "ProcessCurrentVersion",
     "ProcessDefinition",
+    "ProcessDraft",
     "deploy",
     "deploy_directory",
     "get_definition",

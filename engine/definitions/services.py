@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from engine import audit
-from engine.definitions.models import ProcessDefinition
+from engine.definitions.models import ProcessCurrentVersion, ProcessDefinition
 from engine.errors import NotFound
 from engine.forms import expand_instruments
 from engine.instances.models import ProcessInstance
@@ -55,6 +55,7 @@ def deploy(
     instruments_dir: Path | None = None,
     actor: audit.Actor = audit.SYSTEM,
     now: datetime,
+    comment: str | None = None,
 ) -> list[DeployResult]:
     """Validate `files` (raises parsing.DeploymentInvalid naming file, element and line; nothing
     is stored then) and store version N+1 of each process whose content changed."""
@@ -81,8 +82,13 @@ def deploy(
             sha256=bundle.sha256,
             deployed_at=now,
             deployed_by_id=actor.id,
+            comment=comment or None,
         )
         session.add(definition)
+        # A new version is the one new cases start on, whatever an earlier rollback chose.
+        pinned = session.get(ProcessCurrentVersion, bundle.process_id)
+        if pinned is not None:
+            session.delete(pinned)
         session.flush()
         audit.record(
             session,
@@ -94,6 +100,7 @@ def deploy(
                 "definition_id": definition.id,
                 "process": definition.process_key,
                 "version": definition.version,
+                "comment": bool(comment),
             },
         )
         results.append(DeployResult(definition, True, [w.as_dict() for w in bundle.warnings]))
@@ -189,17 +196,27 @@ _TEMPLATES: weakref.WeakKeyDictionary[Engine, dict[tuple[int, str], ProcessDefin
 _DIGEST = select(ProcessDefinition.sha256).where(ProcessDefinition.id == bindparam("id"))
 
 
-_LATEST = (
-    select(ProcessDefinition.id, ProcessDefinition.sha256)
+_PINNED = (
+    select(ProcessCurrentVersion.definition_id)
+    .where(ProcessCurrentVersion.process_key == bindparam("key"))
+    .scalar_subquery()
+)
+_NEWEST = (
+    select(ProcessDefinition.id)
     .where(ProcessDefinition.process_key == bindparam("key"))
     .order_by(ProcessDefinition.version.desc())
     .limit(1)
+    .scalar_subquery()
+)
+# The pinned version (a rollback) when there is one, else the newest: one round trip.
+_LATEST = select(ProcessDefinition.id, ProcessDefinition.sha256).where(
+    ProcessDefinition.id == func.coalesce(_PINNED, _NEWEST)
 )
 
 
 def current_definition(session: Session, process_key: str) -> ProcessDefinition:
-    """The latest version of a process, like latest_definition, without reading its large
-    columns (the cache has them)."""
+    """The version new cases of a process start on: the one made current by a rollback, else
+    the latest. Its large columns come from the cache."""
     found = session.execute(_LATEST, {"key": process_key}).one_or_none()
     if found is None:
         raise NotFound(

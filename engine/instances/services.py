@@ -684,8 +684,7 @@ def _definitions_started_by(session: Session, message: str) -> list[ProcessDefin
     keys = session.scalars(select(ProcessDefinition.process_key).distinct()).all()
     out = []
     for key in keys:
-        definition = definitions.latest_definition(session, key)
-        assert definition is not None
+        definition = definitions.current_definition(session, key)
         spec, _ = definitions.specs_for(definition)
         if message in runtime.message_start_names(spec):
             out.append(definition)

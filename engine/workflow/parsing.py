@@ -191,12 +191,25 @@ def _safe_parser() -> etree.XMLParser:
     )
 
 
+_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def _as_utf8(data: bytes, encoding: str) -> bytes:
+    """The document re-encoded as UTF-8, its declaration naming UTF-8 (lxml already accepted
+    `encoding` for these bytes, so Python's codec of that name reads them)."""
+    text = data.decode(encoding or "utf-8")
+    text = text.lstrip("\ufeff")
+    text = _DECLARED_ENCODING.sub(lambda m: f"{m.group(1)}{m.group(2)}UTF-8{m.group(2)}", text)
+    return text.encode("utf-8")
+
+
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 def parse_document(name: str, data: bytes) -> Document:
-    """Parse one uploaded file, refusing DTDs, entities, other encodings than UTF-8 and
-    anything but BPMN or DMN. Raises DeploymentInvalid with a single problem."""
+    """Parse one uploaded file, refusing DTDs, entities and anything but BPMN or DMN; any
+    encoding its XML declaration names is read and the text kept as UTF-8. Raises
+    DeploymentInvalid with a single problem."""
 
     def refuse(message: str, line: int | None = None) -> DeploymentInvalid:
         return DeploymentInvalid([Problem(name, None, line, message)])
@@ -219,8 +232,12 @@ def parse_document(name: str, data: bytes) -> Document:
     # Catches a DOCTYPE in encodings the byte scan above cannot read (UTF-16, ...).
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise refuse("DOCTYPE and ENTITY declarations are not allowed in diagrams")
-    if (docinfo.encoding or "UTF-8").upper().replace("_", "-") not in {"UTF-8", "US-ASCII"}:
-        raise refuse(f"the file is encoded as {docinfo.encoding}; save it as UTF-8")
+    encoding = (docinfo.encoding or "UTF-8").upper().replace("_", "-")
+    if encoding not in {"UTF-8", "US-ASCII", "ASCII"}:
+        # Other modelers save ISO-8859-1 or UTF-16: stored (and re-parsed) as UTF-8, the
+        # declaration rewritten on its own line so every element keeps its line number.
+        data = _as_utf8(data, docinfo.encoding)
+        root = etree.fromstring(data, _safe_parser())
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -321,7 +338,32 @@ def problem_from_spiff(exc: Exception, docs: Mapping[str, Document]) -> Problem:
         line = doc.line_of(element_id)
     # str(exc) appends the notes after ". "; the bare message is args[0].
     message = str(exc.args[0]) if exc.args else str(exc)
-    return Problem(file, element_id, line, message)
+    return Problem(file, element_id, line, readable_message(message, doc, element_id))
+
+
+_ELEMENT_REPR = re.compile(r"<Element (\S+) at 0x[0-9a-fA-F]+>")
+_UNRESOLVED = re.compile(r"^Cannot resolve data(Input|Output)Association\b")
+
+
+def readable_message(message: str, doc: Document | None, element_id: str | None) -> str:
+    """SpiffWorkflow formats some lxml elements into its messages (`<Element ... at 0x...>`):
+    name what the element refers to instead, or at least its tag."""
+    unresolved = _UNRESOLVED.match(message)
+    node = doc.element(element_id) if doc is not None else None
+    if unresolved is not None and node is not None:
+        ref = "sourceRef" if unresolved.group(1) == "Input" else "targetRef"
+        names = [
+            (r.text or "").strip()
+            for r in node.iterfind(f".//{{{BPMN_NS}}}{ref}")
+            if (r.text or "").strip()
+        ]
+        kind = "input" if ref == "sourceRef" else "output"
+        target = ", ".join(repr(n) for n in names) or "(empty)"
+        return (
+            f"the data {kind} association refers to {target}, which is no data object or "
+            "data store reference in this process"
+        )
+    return _ELEMENT_REPR.sub(lambda m: short_tag(m.group(1)), message)
 
 
 @dataclass(frozen=True, eq=False)

@@ -73,8 +73,8 @@ class HumanTaskChecks(PreflightState):
             self.problem(
                 doc,
                 node,
-                f"{kind} {describe(node)} lies in no lane; put it in the lane of the role "
-                "that should do it",
+                f"{kind} {describe(node)} lies in no lane; choose a role: put it in the lane "
+                "of the role that should do it",
             )
         props: dict[str, tuple[str, Any]] = {}
         container = node.find("bpmn:extensionElements/spiffworkflow:properties", NSMAP)

@@ -122,9 +122,10 @@ def test_malformed_xml_names_the_line() -> None:
     [
         (b"", "malformed XML"),
         (b"<html><body/></html>", "not a BPMN or DMN document (root element html)"),
+        # Other encodings are read (issue 16): still refused when not BPMN or DMN.
         (
             b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<definitions/>',
-            "the file is encoded as ISO-8859-1; save it as UTF-8",
+            "not a BPMN or DMN document",
         ),
         (b" " * (MAX_FILE_BYTES + 1), "the file is larger than 5 MiB"),
     ],
@@ -231,3 +232,18 @@ def test_prepare_is_reachable_from_parsing() -> None:
     )
 
     assert bundle.process_id == "crisis_intervention"
+
+
+def test_a_latin1_document_is_kept_as_utf8_with_its_lines() -> None:
+    from engine.workflow.parsing import parse_document
+
+    data = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">\n'
+        '  <bpmn:process id="p" name="Évaluation"/>\n'
+        "</bpmn:definitions>\n"
+    ).encode("iso-8859-1")
+    doc = parse_document("latin.bpmn", data)
+    assert 'encoding="UTF-8"' in doc.text.splitlines()[0]
+    assert "Évaluation" in doc.text
+    assert doc.line_of("p") == 3

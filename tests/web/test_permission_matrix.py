@@ -223,6 +223,30 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/process-definitions/<int:definition_id>/xml"): Row(
         "/api/v1/process-definitions/{definition}/xml", API_ANY
     ),
+    # ---- API: process studio (admin and process_designer; no caller here is a designer but
+    # admin). The diff is a view of diagrams: everyone signed in.
+    ("POST", "/api/v1/process-definitions/validate"): Row(
+        "/api/v1/process-definitions/validate", "403 403 403 403 403 400 403 401", json={}
+    ),
+    ("GET", "/api/v1/process-drafts/<key>"): Row(
+        "/api/v1/process-drafts/care_pathway", "403 403 403 403 403 404 403 401"
+    ),
+    ("PUT", "/api/v1/process-drafts/<key>"): Row(
+        "/api/v1/process-drafts/care_pathway", "403 403 403 403 403 422 403 401", json={}
+    ),
+    ("GET", "/api/v1/process-definitions/<int:definition_id>/diff"): Row(
+        "/api/v1/process-definitions/{definition}/diff?against={definition}", API_ANY
+    ),
+    ("POST", "/api/v1/process-definitions/<int:definition_id>/migrations"): Row(
+        "/api/v1/process-definitions/{definition}/migrations",
+        "403 403 403 403 403 422 403 401",
+        json={},
+    ),
+    ("POST", "/api/v1/process-definitions/<int:definition_id>/make-current"): Row(
+        "/api/v1/process-definitions/{definition}/make-current",
+        "403 403 403 403 403 200 403 401",
+        json={},
+    ),
     ("POST", "/api/v1/messages"): Row("/api/v1/messages", same(422, 401), json={}),
     ("GET", "/api/v1/instruments"): Row("/api/v1/instruments", API_ANY),
     ("POST", "/api/v1/instruments/<key>/score"): Row(
@@ -330,6 +354,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/admin/processes/<int:definition_id>/download"): Row(
         "/admin/processes/{definition}/download", "403 403 403 403 403 200 403 302"
+    ),
+    # ---- pages: process studio (designers edit; everyone signed in may compare diagrams)
+    ("GET", "/admin/processes/new"): Row("/admin/processes/new", "403 403 403 403 403 200 403 302"),
+    ("GET", "/admin/processes/<key>/edit"): Row(
+        "/admin/processes/care_pathway/edit", "403 403 403 403 403 200 403 302"
+    ),
+    ("GET", "/admin/processes/<key>/compare"): Row(
+        "/admin/processes/care_pathway/compare?old={definition}&new={definition}", PAGE_ANY
     ),
 }
 

@@ -67,9 +67,11 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     openapi_integration,
     openapi_record,
     openapi_reports,
+    openapi_studio,
     referrals,
     report_figures,
     reports,
+    studio,
     tasks,
     team,
 )

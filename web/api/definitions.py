@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, request
 
 from engine import definitions
+from engine.definitions import studio
 from engine.errors import BadRequest
 from engine.instances import actor_of
 from engine.workflow.parsing import DeploymentInvalid, Problem
@@ -30,6 +31,7 @@ def definition_json(summary: definitions.DefinitionSummary) -> dict[str, Any]:
         "sha256": d.sha256,
         "deployed_at": iso(d.deployed_at),
         "running_instances": summary.running_instances,
+        "comment": d.comment,
     }
 
 
@@ -37,7 +39,12 @@ def definition_json(summary: definitions.DefinitionSummary) -> dict[str, Any]:
 def list_definitions() -> Any:
     with transaction() as session:
         rows = definitions.list_definitions(session)
-        return {"definitions": [definition_json(r) for r in rows]}
+        current = studio.current_ids(session)
+        return {
+            "definitions": [
+                {**definition_json(r), "current": r.definition.id in current} for r in rows
+            ]
+        }
 
 
 def _uploads(field: str) -> dict[str, bytes]:
@@ -84,9 +91,8 @@ def _deployed_library(summaries: Iterable[definitions.DefinitionSummary]) -> dic
     return {name: xml.encode() for name, xml in library.items()}
 
 
-@bp.post("/process-definitions")
-def deploy_definitions() -> Any:
-    require_roles("admin")
+def uploaded_diagrams() -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The multipart `bpmn` and `forms` uploads of a deploy (or validate) request."""
     files = _uploads("bpmn")
     forms = _uploads("forms")
     if not files:
@@ -94,20 +100,35 @@ def deploy_definitions() -> Any:
             "Upload one or more diagrams as multipart 'bpmn' files.", code="missing_bpmn"
         )
     _check_names(files, forms)
+    return files, forms
+
+
+def shipped_forms() -> dict[str, bytes]:
     settings = deps.deps().settings
-    shipped_forms = (
-        definitions.read_forms(settings.forms_dir) if settings.forms_dir.is_dir() else {}
-    )
+    return definitions.read_forms(settings.forms_dir) if settings.forms_dir.is_dir() else {}
+
+
+def deployed_library(session: Any) -> dict[str, bytes]:
+    return _deployed_library(definitions.list_definitions(session))
+
+
+@bp.post("/process-definitions")
+def deploy_definitions() -> Any:
+    require_roles(*studio.DESIGNER_ROLES)
+    files, forms = uploaded_diagrams()
+    settings = deps.deps().settings
+    comment = (request.form.get("comment") or "").strip() or None
     with transaction() as session:
-        library = _deployed_library(definitions.list_definitions(session))
+        library = deployed_library(session)
         results = definitions.deploy(
             session,
             files,
             library={**library, **files},
-            forms={**shipped_forms, **forms},
+            forms={**shipped_forms(), **forms},
             instruments_dir=settings.forms_dir / "instruments",
             actor=actor_of(user()),
             now=deps.clock().now(),
+            comment=comment,
         )
         running = {
             s.definition.id: s.running_instances for s in definitions.list_definitions(session)

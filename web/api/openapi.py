@@ -367,6 +367,11 @@ SCHEMAS: dict[str, Any] = {
         sha256=STR,
         deployed_at=DATETIME,
         running_instances=INT,
+        comment={**NULL_STR, "description": "Why this version exists (the deploy's comment)."},
+        current={
+            "type": "boolean",
+            "description": "The version new cases start on (listing only).",
+        },
     ),
     "DeployResult": _obj(
         ["definitions", "created"],
@@ -953,7 +958,7 @@ PATHS: dict[str, Any] = {
         ),
         "post": _op(
             "deployDefinitions",
-            "Validate and deploy diagrams (admins). Identical content is a no-op (200).",
+            "Validate and deploy diagrams (designers). Identical content is a no-op (200).",
             "definitions",
             {
                 "200": _json(_ref("DeployResult"), "Nothing changed: `created` is empty."),
@@ -969,8 +974,8 @@ PATHS: dict[str, Any] = {
                     },
                     forms={"type": "array", "items": {"type": "string", "contentMediaType": JSON}},
                 ),
-                "One or more `bpmn` files (.bpmn/.dmn) and optional `forms` "
-                "(JSON Schema / UI schema).",
+                "One or more `bpmn` files (.bpmn/.dmn), optional `forms` "
+                "(JSON Schema / UI schema) and an optional `comment` field.",
                 media="multipart/form-data",
             ),
         ),
@@ -1261,6 +1266,7 @@ DOCUMENT: dict[str, Any] = {
             "consents",
             "directory",
             "definitions",
+            "studio",
             "instances",
             "instruments",
             "audit",

@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
         reports,
         reports_dashboard,
         screenings,
+        studio,
         tasks,
         team,
     )

@@ -99,6 +99,8 @@ def test_list_shows_the_shipped_definitions_with_running_counts(api):
         "sha256",
         "deployed_at",
         "running_instances",
+        "comment",
+        "current",
     }
     pathway = next(r for r in rows if r["process_key"] == "care_pathway")
     assert pathway["running_instances"] >= 1
