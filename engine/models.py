@@ -7,6 +7,7 @@ from engine.audit.models import AuditEvent
 from engine.cases.models import CareTeamMember, Case, CaseFlagEvent, Client
 from engine.db import Base
 from engine.definitions.models import ProcessDefinition
+from engine.drafts.models import TaskDraft
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.notifications.models import Notification
@@ -32,6 +33,7 @@ __all__ = [
     "ProcessDefinition",
     "ProcessInstance",
     "Referral",
+    "TaskDraft",
     "ReferralEvent",
     "Role",
     "Timer",

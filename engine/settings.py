@@ -44,6 +44,8 @@ class Settings:
     paging_webhook_secret: str | None = None
     public_url: str = "http://127.0.0.1:5000"  # links in e-mails
     notify_max_attempts: int = 10
+    # Fernet key sealing task drafts (engine.drafts); unset: derived from secret_key by HKDF.
+    draft_key: str | None = None
 
     def __post_init__(self) -> None:
         # However the settings are built, a named calendar file is read (and checked) now:
@@ -78,6 +80,7 @@ _ENV = {
     "paging_webhook_secret": "CAREBRIDGE_PAGING_WEBHOOK_SECRET",
     "public_url": "CAREBRIDGE_PUBLIC_URL",
     "notify_max_attempts": "CAREBRIDGE_NOTIFY_MAX_ATTEMPTS",
+    "draft_key": "CAREBRIDGE_DRAFT_KEY",
     "business_day_end": "CAREBRIDGE_BUSINESS_DAY_END",
     "closed_days_file": "CAREBRIDGE_CLOSED_DAYS",
 }

@@ -85,6 +85,9 @@ class HumanTask(Base):
     escalates_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"), index=True)
     # What the person did, for a task without a workflow to hold its form (an escalation).
     outcome: Mapped[dict[str, Any] | None]
+    # When a reassignment dropped someone else's unsent draft (engine.drafts): the new holder
+    # is told, so they can ask the previous one what was gathered.
+    draft_discarded_at: Mapped[datetime | None]
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, drafts
 from engine.accounts.models import User
 from engine.accounts.services import get_user
 from engine.clock import Clock
@@ -93,7 +93,13 @@ def release_task(session: Session, *, task_id: int, actor: User, clock: Clock) -
 
 
 def assign_task(
-    session: Session, *, task_id: int, username: str, actor: User, clock: Clock
+    session: Session,
+    *,
+    task_id: int,
+    username: str,
+    actor: User,
+    clock: Clock,
+    note: str | None = None,
 ) -> HumanTask:
     task = instances.get_task(session, task_id, for_update=True)
     instances.require_open(task)
@@ -118,6 +124,7 @@ def assign_task(
     previous = task.assignee_id
     task.assignee_id = target.id
     task.claimed_at = clock.now()
+    dropped = drafts.on_task_reassigned(session, task, now=clock.now())
     _audit(
         session,
         audit.AuditTag.TASK_ASSIGNED,
@@ -126,5 +133,7 @@ def assign_task(
         clock,
         previous_assignee_id=previous,
         assignee_id=target.id,
+        draft_discarded=dropped,
+        **({"handoff_note": note} if note else {}),
     )
     return task

@@ -55,13 +55,17 @@ def _check_cookie_post() -> None:
 from web.api import (  # noqa: E402,F401  (register routes on bp)
     cases,
     definitions,
+    drafts,
+    inbox,
     misc,
     notifications,
     oncall,
     openapi,
     openapi_access,
+    openapi_inbox,
     referrals,
     reports,
+    session,
     tasks,
     team,
 )

@@ -646,7 +646,13 @@ PATHS: dict[str, Any] = {
                 _query(
                     "sort",
                     "Order.",
-                    {"type": "string", "enum": ["due", "priority"], "default": "due"},
+                    {
+                        "type": "string",
+                        "enum": ["crisis", "due", "priority"],
+                        "default": "crisis",
+                        "description": "crisis: stat, then asap, whatever their due dates, "
+                        "then the rest by due date (overdue first).",
+                    },
                 ),
                 _query(
                     "limit",

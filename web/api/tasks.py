@@ -16,7 +16,7 @@ from web.api.common import int_arg, json_body, task_json, transaction, user
 @bp.get("/tasks")
 def list_tasks() -> Any:
     view = request.args.get("view", "mine")
-    sort = request.args.get("sort", "due")
+    sort = request.args.get("sort", inbox.DEFAULT_SORT)
     if view not in inbox.VIEWS:
         raise BadRequest(f"Unknown view; use one of {', '.join(inbox.VIEWS)}.", code="bad_view")
     if sort not in inbox.SORTS:

@@ -9,7 +9,7 @@ from flask import g, render_template, request
 from engine import access, pages_view, tasks_view
 from engine.inbox import counts as count_views
 from engine.inbox import list_tasks
-from engine.inbox.queries import COUNT_CAP
+from engine.inbox.queries import COUNT_CAP, DEFAULT_SORT
 from web import deps
 from web.auth import login_required
 from web.pages import bp
@@ -20,6 +20,8 @@ TABS = (
     ("overdue", "Overdue"),
     ("followup", "Follow-up today"),
 )
+# Supervisors and admins also get every open task in one list.
+MANAGER_TABS = (*TABS, ("all", "All"))
 PAGE_SIZE = 50
 
 
@@ -27,7 +29,7 @@ PAGE_SIZE = 50
 @login_required
 def inbox() -> str:
     view = request.args.get("view", "mine")
-    sort = request.args.get("sort", "due")
+    sort = request.args.get("sort", DEFAULT_SORT)
     client = request.args.get("client", "").strip()[:120]
     task_type = request.args.get("type", "").strip()[:200]
     after = request.args.get("after") or None
@@ -56,7 +58,7 @@ def inbox() -> str:
     filters = {"view": view, "sort": sort, "client": client, "type": task_type}
     return render_template(
         "pages/inbox.html",
-        tabs=TABS,
+        tabs=MANAGER_TABS if g.user.has_role(*access.MANAGERS) else TABS,
         view=view,
         sort=sort,
         page=page,
