@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import access, alarms, inbox, instances, tasks_view
+from engine import access, alarms, drafts, inbox, instances, tasks_view
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.forms import field_errors
 from web import deps, formrender
@@ -33,6 +33,7 @@ def _page(
     errors: Mapping[str, str] | None = None,
     problem: str | None = None,
     status: int = 200,
+    restored: drafts.Draft | None = None,
 ) -> tuple[str, int]:
     fields = _fields(detail)
     if values is None:
@@ -55,6 +56,13 @@ def _page(
         error_summary=_summary(fields, errors),
         instructions=render_instructions(detail.instructions_template, detail.data),
         problem=problem,
+        restored=restored,
+        # The new holder is told a reassignment dropped someone else's unsent answers.
+        draft_discarded=(
+            detail.task.draft_discarded_at
+            if detail.task.assignee_id == g.user.id and detail.task.status == "open"
+            else None
+        ),
     )
     return html, status
 
@@ -96,7 +104,27 @@ def _summary(fields: list[formrender.Field], errors: Mapping[str, str]) -> list[
 @bp.get("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int) -> tuple[str, int]:
-    return _page(_detail(task_id, record_view=True))
+    detail = _detail(task_id, record_view=True)
+    draft = _my_draft(task_id) if detail.can_work else None
+    if draft is None:
+        return _page(detail)
+    return _page(detail, values=draft[1], restored=draft[0])
+
+
+def _my_draft(task_id: int) -> tuple[drafts.Draft, dict[str, list[str]]] | None:
+    """The person's autosaved answers, as the form's raw values, when they left some."""
+    with deps.sessions().begin() as session:
+        draft = drafts.find_draft(
+            session, task_id=task_id, actor=g.user, clock=deps.clock(), cipher=deps.draft_cipher()
+        )
+    if draft is None:
+        return None
+    values = {
+        k: [str(x) for x in v]
+        for k, v in draft.data.items()
+        if isinstance(k, str) and k != "csrf_token" and isinstance(v, list)
+    }
+    return draft, values
 
 
 @bp.post("/tasks/<int:task_id>")
