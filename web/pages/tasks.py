@@ -92,10 +92,16 @@ def _previous_text(
 def _summary(fields: list[formrender.Field], errors: Mapping[str, str]) -> list[dict[str, str]]:
     """Every error, in form order, each linking to its field (unplaced ones last)."""
     by_name = {f.name: f for top in fields for f in top.walk()}
+    # An instrument's error already lists its unanswered items: they are not listed again.
+    groups = [n for n, f in by_name.items() if f.widget == "fieldset" and n in errors]
     out = []
     for name, f in by_name.items():
+        if any(name.startswith(g + ".") for g in groups):
+            continue
         if name in errors:
-            out.append({"href": f"#{f.id}", "title": f.title, "message": errors[name]})
+            # A message that already names its field is not prefixed with the label again.
+            title = "" if errors[name].startswith(f.title) else f.title
+            out.append({"href": f"#{f.id}", "title": title, "message": errors[name]})
     for name, message in formrender.unplaced(fields, errors).items():
         out.append({"href": "#task-form", "title": name, "message": message})
     return out
