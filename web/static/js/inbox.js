@@ -17,7 +17,7 @@
   if (!live) {
     return;
   }
-  var POLL_MS = 15000;
+  var POLL_MS = 10000;
   var ALERT_KEY = "carebridge.statAlerts";
   var baseTitle = document.title.replace(/^\(\d+\+?\)\s*/, "");
   var state = {
