@@ -16,10 +16,10 @@ from engine.accounts.services import get_user
 from engine.clock import Clock
 from engine.errors import CareBridgeError, Forbidden, Invalid, NotFound
 from engine.inbox.permissions import MANAGERS
-from engine.inbox.services import assign_task
+from engine.inbox.services import MAX_HANDOFF_NOTE, assign_task
 
 MAX_TASKS = 200
-MAX_NOTE = 2000
+MAX_NOTE = MAX_HANDOFF_NOTE
 
 
 @dataclass(frozen=True)

@@ -703,7 +703,15 @@ PATHS: dict[str, Any] = {
             {**TASK_RESPONSE, **_errors(400, 401, 403, 404, 409, 422)},
             parameters=[TASK_ID],
             requestBody=_body(
-                _obj(["user"], user={"type": "string", "description": "Username."}),
+                _obj(
+                    ["user"],
+                    user={"type": "string", "description": "Username."},
+                    note={
+                        "type": "string",
+                        "maxLength": 2000,
+                        "description": "Optional handoff note, kept in the audit trail.",
+                    },
+                ),
                 "The new holder.",
             ),
         )

@@ -81,10 +81,16 @@ def release_task(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/assign")
 def assign_task(task_id: int) -> Any:
-    username = json_body().get("user")
+    body = json_body()
+    username = body.get("user")
     if not isinstance(username, str) or not username.strip():
         raise BadRequest('Name the new assignee: {"user": "<username>"}.', code="missing_user")
-    return _task_response(task_id, inbox.assign_task, username=username.strip())
+    note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        raise BadRequest("The handoff note must be text.", code="bad_note")
+    return _task_response(
+        task_id, inbox.assign_task, username=username.strip(), note=(note or "").strip() or None
+    )
 
 
 @bp.post("/tasks/<int:task_id>/acknowledge")

@@ -259,7 +259,8 @@ def assign(task_id: int) -> Response:
     try:
         if not username:
             raise Invalid("Choose who should take this task.", code="assignee_missing")
-        name, _, holder = _act("assign", task_id, username=username)
+        note = request.form.get("note", "").strip()[:2000] or None
+        name, _, holder = _act("assign", task_id, username=username, note=note)
     except (Conflict, Invalid) as exc:
         flash(exc.public_message, "error")
         return back("pages.task", task_id=task_id)

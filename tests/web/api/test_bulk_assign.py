@@ -84,3 +84,12 @@ def test_task_ids_must_be_a_list_of_integers(api):
         "/api/v1/tasks/bulk-assign", "supervisor", {"task_ids": "1,2", "user": "sam", "note": NOTE}
     )
     assert resp.status_code == 400
+
+
+def test_a_single_reassignment_keeps_its_handoff_note(api):
+    [(case_id, task_id)] = _intakes(api, 1)
+    resp = api.post(f"/api/v1/tasks/{task_id}/assign", "supervisor", {"user": "sam", "note": NOTE})
+    assert resp.status_code == 200
+    events = api.get(f"/api/v1/audit?case={case_id}", "admin").get_json()["events"]
+    [assigned] = [e for e in events if e["action"] == "case:task:assigned"]
+    assert assigned["details"]["handoff_note"] == NOTE
