@@ -3,7 +3,7 @@
  * 1. Autosave: every few seconds after a change, and when the page is hidden or left, the
  *    form's values go to PUT /api/v1/tasks/<id>/draft (sealed on the server, per task and
  *    person). The server restores them when the task is opened again.
- * 2. Re-authentication in place: before the form is submitted, GET /api/v1/session checks the
+ * 2. Re-authentication in place: as the form is submitted, GET /api/v1/session checks the
  *    session and hands back a fresh CSRF token. A signed-out page opens a sign-in dialog that
  *    posts to /api/v1/session and then submits the very same form, with every answer intact.
  *    The same happens when an autosave is answered 401.
@@ -125,30 +125,38 @@
     password.focus();
   }
 
+  // The session check is a synchronous request on purpose: when the session is alive, the
+  // browser's own submission then starts within the click, exactly as without this script
+  // (assistive technology, automation and the back button see an ordinary form post). Only
+  // an ended session stops the submission and opens the sign-in dialog.
+  function sessionAlive() {
+    try {
+      var xhr = new XMLHttpRequest();
+      xhr.open("GET", sessionUrl, false);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.send();
+      if (xhr.status === 401) {
+        return false;
+      }
+      if (xhr.status === 200) {
+        setCsrfToken(JSON.parse(xhr.responseText).csrf_token);
+      }
+    } catch (e) {
+      // No answer to the check: submit as a plain form; the server decides.
+    }
+    return true;
+  }
+
   form.addEventListener("submit", function (event) {
     if (submitting) {
       return;
     }
+    if (sessionAlive()) {
+      submitting = true;
+      return;
+    }
     event.preventDefault();
-    fetch(sessionUrl, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
-      .then(function (response) {
-        if (response.status === 401) {
-          askToSignIn();
-          return;
-        }
-        if (!response.ok) {
-          submitNow();
-          return;
-        }
-        return response.json().then(function (body) {
-          setCsrfToken(body.csrf_token);
-          submitNow();
-        });
-      })
-      .catch(function () {
-        // No answer to the check: submit as a plain form; the server decides.
-        submitNow();
-      });
+    askToSignIn();
   });
 
   reauthForm.addEventListener("submit", function (event) {
