@@ -7,7 +7,7 @@ one existed through `HumanTask.draft_discarded_at`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -24,6 +24,8 @@ from engine.inbox.permissions import require_can_work
 
 # A form's answers are a few kilobytes; this keeps a runaway client from filling the table.
 MAX_DRAFT_BYTES = 256 * 1024
+# A draft's first save is audited, and then a save after a pause this long (a new sitting).
+AUDIT_SAVES_EVERY = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,14 @@ def save_draft(
     if row is None:
         row = TaskDraft(task_id=task.id, user_id=actor.id, ciphertext=sealed, saved_at=now)
         session.add(row)
+        audited = True
     else:
+        # Autosave runs every few seconds: one audit row per stretch of work, not per save.
+        audited = now - row.saved_at >= AUDIT_SAVES_EVERY
         row.ciphertext = sealed
         row.saved_at = now
-    _audit(session, audit.AuditTag.DRAFT_SAVED, task, actor, now)
+    if audited:
+        _audit(session, audit.AuditTag.DRAFT_SAVED, task, actor, now)
     return Draft(data, now)
 
 

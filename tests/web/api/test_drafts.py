@@ -132,3 +132,21 @@ def test_a_draft_sealed_under_another_key_reads_as_absent(api, session):
     row.ciphertext = DraftCipher(secret_key="another install").seal({"coping": ["x"]})
     session.flush()
     assert api.get(f"/api/v1/tasks/{task_id}/draft").status_code == 404
+
+
+def test_autosaves_a_minute_apart_are_audited_once(api, clock):
+    case_id, task_id = _intake(api)
+    for _ in range(3):
+        _put(api, task_id, {"coping": ["x"]})
+        clock.advance(timedelta(minutes=1))
+    events = api.get(f"/api/v1/audit?case={case_id}", "admin").get_json()["events"]
+    assert [e["action"] for e in events].count("case:task:draft:saved") == 1
+
+
+def test_a_save_after_a_long_pause_is_audited_again(api, clock):
+    case_id, task_id = _intake(api)
+    _put(api, task_id, {"coping": ["x"]})
+    clock.advance(timedelta(minutes=20))
+    _put(api, task_id, {"coping": ["y"]})
+    events = api.get(f"/api/v1/audit?case={case_id}", "admin").get_json()["events"]
+    assert [e["action"] for e in events].count("case:task:draft:saved") == 2
