@@ -30,9 +30,24 @@ def _field_of(err: ValidationError) -> str:
     return ".".join(parts) or "(form)"
 
 
-def _message_of(err: ValidationError) -> str:
+def _title_of(err: ValidationError) -> str | None:
+    """The label of the field an error is about, when its schema gives one."""
     if err.validator == "required":
-        return "This field is required."
+        m = _REQUIRED.match(err.message)
+        props = err.schema.get("properties", {}) if isinstance(err.schema, Mapping) else {}
+        sub = props.get(m.group(1)) if m else None
+        title = sub.get("title") if isinstance(sub, Mapping) else None
+    else:
+        title = err.schema.get("title") if isinstance(err.schema, Mapping) else None
+    return title if isinstance(title, str) and title else None
+
+
+def _message_of(err: ValidationError) -> str:
+    # Name the field and the rule: eighteen "This field is required." in one summary tell a
+    # worker nothing. Schemas without titles keep the plain sentence.
+    title = _title_of(err)
+    if err.validator == "required":
+        return f"{title} is required." if title else "This field is required."
     if err.validator == "const" and err.validator_value is True:
         return "This must be confirmed."
     if err.validator in ("enum", "oneOf", "const"):
@@ -53,11 +68,9 @@ def _message_of(err: ValidationError) -> str:
     if err.validator == "maxLength":
         return f"At most {err.validator_value} characters."
     if err.validator == "minLength":
-        return (
-            "This field is required."
-            if err.validator_value == 1
-            else f"At least {err.validator_value} characters."
-        )
+        if err.validator_value == 1:
+            return f"{title} cannot be left empty." if title else "This field is required."
+        return f"At least {err.validator_value} characters."
     if err.validator == "minimum":
         return f"Must be at least {err.validator_value}."
     if err.validator == "maximum":
@@ -88,10 +101,48 @@ def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
     return validator
 
 
+_SHORT_NAME = re.compile(r"\(([^()]+)\)\s*$")
+
+
+def _instrument_name(schema: Mapping[str, Any]) -> str:
+    """`Patient Health Questionnaire-9 (PHQ-9)` -> `PHQ-9`."""
+    title = str(schema.get("title") or schema.get("x-instrument") or "screening")
+    m = _SHORT_NAME.search(title)
+    return m.group(1) if m else title
+
+
+def _numbers(items: list[str]) -> str:
+    """["7", "8", "9"] -> "7, 8 and 9"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _missing_items(errors: list[ValidationError]) -> dict[str, str]:
+    """One message per instrument with unanswered items, at the instrument's own field:
+    "Answer all 9 PHQ-9 questions; 7 and 8 are missing." Each item also gets a short note."""
+    out: dict[str, str] = {}
+    for err in errors:
+        if err.validator != "required" or "x-instrument" not in err.schema:
+            continue
+        items = list(err.schema.get("required", []))
+        present = err.instance if isinstance(err.instance, Mapping) else {}
+        missing = [q for q in items if q not in present]
+        numbers = [q[1:] if q[:1] == "q" and q[1:].isdigit() else q for q in missing]
+        where = ".".join(str(p) for p in err.absolute_path) or "(form)"
+        name = _instrument_name(err.schema)
+        verb = "is" if len(missing) == 1 else "are"
+        out[where] = (
+            f"Answer all {len(items)} {name} questions; {_numbers(numbers)} {verb} missing."
+        )
+        for q, n in zip(missing, numbers, strict=True):
+            out[f"{where}.{q}" if where != "(form)" else q] = f"Question {n} is not answered."
+    return out
+
+
 def field_errors(schema: Mapping[str, Any], data: Any) -> list[dict[str, str]]:
     validator = _validator(schema)
-    errors: dict[str, str] = {}
-    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+    found = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    errors: dict[str, str] = _missing_items(found)
+    for err in found:
         errors.setdefault(_field_of(err), _message_of(err))
     return [{"field": f, "message": m} for f, m in errors.items()]
 

@@ -8,6 +8,7 @@ from engine.caseload.models import Handoff
 from engine.cases.models import CareTeamMember, Case, CaseContact, CaseFlagEvent, Client
 from engine.db import Base
 from engine.definitions.models import ProcessCurrentVersion, ProcessDefinition, ProcessDraft
+from engine.drafts.models import TaskDraft
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.integration.models import Admission, Consult, Hl7Message, IntegrationError
@@ -45,6 +46,7 @@ __all__ = [
     "ProcessInstance",
     "ProgressNote",
     "Referral",
+    "TaskDraft",
     "ReferralEvent",
     "Role",
     "Timer",

@@ -47,6 +47,8 @@ class Settings:
     # The HL7 MLLP listener inside `carebridge scheduler` (None: not started there).
     hl7_port: int | None = None
     hl7_host: str = "127.0.0.1"
+    # Fernet key sealing task drafts (engine.drafts); unset: derived from secret_key by HKDF.
+    draft_key: str | None = None
 
     def __post_init__(self) -> None:
         # However the settings are built, a named calendar file is read (and checked) now:
@@ -81,6 +83,7 @@ _ENV = {
     "paging_webhook_secret": "CAREBRIDGE_PAGING_WEBHOOK_SECRET",
     "public_url": "CAREBRIDGE_PUBLIC_URL",
     "notify_max_attempts": "CAREBRIDGE_NOTIFY_MAX_ATTEMPTS",
+    "draft_key": "CAREBRIDGE_DRAFT_KEY",
     "business_day_end": "CAREBRIDGE_BUSINESS_DAY_END",
     "closed_days_file": "CAREBRIDGE_CLOSED_DAYS",
     "hl7_port": "CAREBRIDGE_HL7_PORT",

@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from engine import accounts
+from engine import accounts, audit
 from engine.accounts.models import User
 from engine.errors import CareBridgeError, ErrorKind, Forbidden
 from web import deps
@@ -135,3 +135,31 @@ def login_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def check_password(username: str, password: str) -> User | None:
+    """The active user with these credentials (detached, roles loaded), or None. Every attempt
+    is audited, for the login page and the in-place sign-in alike."""
+    now = deps.clock().now()
+    with deps.sessions().begin() as db:
+        user = accounts.authenticate(db, username, password) if username and password else None
+        if user is None:
+            audit.record(
+                db,
+                audit.AuditTag.USER_LOGIN_FAILED,
+                actor=audit.SYSTEM,
+                at=now,
+                category="security",
+                details={"username": username},
+            )
+        else:
+            audit.record(
+                db,
+                audit.AuditTag.USER_LOGIN,
+                actor=audit.Actor(user.id, user.username),
+                at=now,
+                category="security",
+            )
+            _ = user.roles  # loaded now: the Principal outlives this session
+            db.expunge(user)
+    return user

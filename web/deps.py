@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.calendar import Site
 from engine.clock import Clock
+from engine.drafts import DraftCipher
 from engine.settings import Settings
 
 
@@ -43,3 +44,14 @@ def committed() -> None:
     hook = deps().after_commit
     if hook is not None:
         hook()
+
+
+def draft_cipher() -> DraftCipher:
+    """Built once per app, on first use (deriving the key costs a little)."""
+    ext = current_app.extensions
+    cipher = ext.get("carebridge.drafts")
+    if cipher is None:
+        settings = deps().settings
+        cipher = DraftCipher(secret_key=settings.secret_key, draft_key=settings.draft_key)
+        ext["carebridge.drafts"] = cipher
+    return cipher  # type: ignore[no-any-return]

@@ -92,7 +92,7 @@ def save_draft(
     draft.updated_at = now
     audit.record(
         session,
-        audit.AuditTag.DRAFT_SAVED,
+        audit.AuditTag.PROCESS_DRAFT_SAVED,
         actor=actor,
         at=now,
         category="configuration",

@@ -95,6 +95,9 @@ class HumanTask(Base):
     note_id: Mapped[int | None] = mapped_column(ForeignKey("progress_notes.id"), index=True)
     # The latest handoff note given when the task was reassigned (history: handoffs).
     handoff_note: Mapped[str | None] = mapped_column(Text)
+    # When a reassignment dropped someone else's unsent draft (engine.drafts): the new holder
+    # is told, so they can ask the previous one what was gathered.
+    draft_discarded_at: Mapped[datetime | None]
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -13,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
     false,
     func,
     literal,
@@ -29,14 +31,23 @@ from engine import access
 from engine.accounts.models import User
 from engine.cases.models import Client
 from engine.errors import BadRequest
-from engine.inbox.models import HumanTask
+from engine.inbox.models import PRIORITY_RANK, HumanTask
 from engine.inbox.permissions import MANAGERS
 
 VIEWS = ("mine", "team", "overdue", "followup", "all")
 # Written into the SQL text rather than bound: a planner can only match a partial index
 # (ix_human_tasks_team_queue) against a literal, not against a parameter of a generic plan.
 IS_OPEN = HumanTask.status == literal_column("'open'")
-SORTS = ("due", "priority")
+# crisis (the default): stat, then asap, whatever their due dates, then everything else by due
+# date, which puts overdue work before work still due. due: by due date. priority: by rank.
+SORTS = ("crisis", "due", "priority")
+DEFAULT_SORT = "crisis"
+# stat 2, asap 1, the rest 0: one expression on priority_rank, so no column to keep in step.
+CRISIS_RANK = case(
+    (HumanTask.priority_rank == PRIORITY_RANK["stat"], 2),
+    (HumanTask.priority_rank == PRIORITY_RANK["asap"], 1),
+    else_=0,
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +170,7 @@ def list_tasks(
     user: User,
     view: str = "mine",
     now: datetime,
-    sort: str = "due",
+    sort: str = DEFAULT_SORT,
     limit: int = 50,
     after: str | None = None,
     client: str | None = None,
@@ -192,14 +203,15 @@ def list_tasks(
             due, tid = _decode(after)
             filters.append(tuple_(HumanTask.due_at, HumanTask.id) > tuple_(_dt(due), tid))
     else:
-        order = [HumanTask.priority_rank.desc(), HumanTask.due_at, HumanTask.id]
+        rank_of = HumanTask.priority_rank if sort == "priority" else CRISIS_RANK
+        order = [rank_of.desc(), HumanTask.due_at, HumanTask.id]
         if after:
             rank, due, tid = _decode(after)
             filters.append(
                 or_(
-                    HumanTask.priority_rank < rank,
+                    rank_of < rank,
                     and_(
-                        HumanTask.priority_rank == rank,
+                        rank_of == rank,
                         tuple_(HumanTask.due_at, HumanTask.id) > tuple_(_dt(due), tid),
                     ),
                 )
@@ -227,8 +239,17 @@ def list_tasks(
     if len(result) > limit:
         last = result[limit - 1][0]
         key = [last.due_at.isoformat(), last.id]
-        next_cursor = _encode(key if sort == "due" else [last.priority_rank, *key])
+        if sort == "due":
+            next_cursor = _encode(key)
+        elif sort == "priority":
+            next_cursor = _encode([last.priority_rank, *key])
+        else:
+            next_cursor = _encode([_crisis_rank(last.priority), *key])
     return Page(rows, next_cursor)
+
+
+def _crisis_rank(priority: str) -> int:
+    return {"stat": 2, "asap": 1}.get(priority, 0)
 
 
 def _dt(value: str) -> Any:
@@ -266,3 +287,42 @@ def tasks_for_case(session: Session, case_id: int) -> list[HumanTask]:
             select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a live inbox polls: the counts and the newest task, and a tag that changes when
+    either does (so an unchanged inbox answers 304 without a body)."""
+
+    counts: dict[str, int]
+    latest_id: int | None
+    etag: str
+
+
+def summary(session: Session, *, user: User, now: datetime) -> Summary:
+    """Counts of mine, team and overdue (capped like `counts`), open stat tasks among them, and
+    the newest open task id the user's inbox shows. A handful of index lookups."""
+    views = counts(session, user=user, now=now)
+    scope = [*_branches(user, "mine", now), *_branches(user, "team", now)]
+    if user.has_role(*MANAGERS):
+        scope = [[]]  # supervisors watch every open task (their All tab)
+    either = or_(*(and_(true(), *b) for b in scope))
+    stat = select(literal(1)).where(
+        IS_OPEN, HumanTask.priority_rank == PRIORITY_RANK["stat"], either
+    )
+    row = session.execute(
+        select(
+            select(func.count()).select_from(stat.limit(COUNT_CAP).subquery()).scalar_subquery(),
+            select(func.max(HumanTask.id)).where(IS_OPEN, either).scalar_subquery(),
+        )
+    ).one()
+    shown = {
+        "mine": views["mine"],
+        "team": views["team"],
+        "overdue": views["overdue"],
+        "stat": int(row[0]),
+    }
+    latest = row[1]
+    tag = json.dumps([user.id, shown, views, latest], sort_keys=True)
+    etag = hashlib.sha256(tag.encode()).hexdigest()[:32]
+    return Summary(shown, latest, etag)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, drafts
 from engine.accounts.models import User
 from engine.accounts.services import get_user
 from engine.clock import Clock
@@ -92,6 +92,10 @@ def release_task(session: Session, *, task_id: int, actor: User, clock: Clock) -
     return task
 
 
+# Handoff notes are kept short: they are read at a glance on the task and the case.
+MAX_HANDOFF_NOTE = 2000
+
+
 def assign_task(
     session: Session,
     *,
@@ -101,10 +105,16 @@ def assign_task(
     clock: Clock,
     note: str | None = None,
 ) -> HumanTask:
-    """Hand a task to someone else, with an optional handoff note kept on the task, in the
-    case's handoff history and in the audit (that a note exists, not its text)."""
+    """Hand a task to someone else, with an optional handoff note kept on the task and in the
+    case's handoff history; the audit row says a note exists, never its text."""
     from engine.caseload.services import record_task_handoff
 
+    if note is not None and len(note) > MAX_HANDOFF_NOTE:
+        raise Invalid(
+            f"Keep the handoff note under {MAX_HANDOFF_NOTE} characters.",
+            code="note_too_long",
+            details=[{"field": "note", "message": f"At most {MAX_HANDOFF_NOTE} characters."}],
+        )
     task = instances.get_task(session, task_id, for_update=True)
     instances.require_open(task)
     if not permissions.can_reassign(actor, task):
@@ -128,6 +138,7 @@ def assign_task(
     previous = task.assignee_id
     task.assignee_id = target.id
     task.claimed_at = clock.now()
+    dropped = drafts.on_task_reassigned(session, task, now=clock.now())
     _audit(
         session,
         audit.AuditTag.TASK_ASSIGNED,
@@ -136,6 +147,8 @@ def assign_task(
         clock,
         previous_assignee_id=previous,
         assignee_id=target.id,
+        draft_discarded=dropped,
+        handoff_note=bool(note),
     )
     record_task_handoff(
         session, task=task, previous_id=previous, note=note, actor=actor, at=clock.now()

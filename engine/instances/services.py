@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import alarms, audit, outreach, referrals
+from engine import alarms, audit, drafts, outreach, referrals
 from engine.accounts.models import User
 from engine.assessments import needs as assessment_needs
 from engine.assessments import services as assessments
@@ -401,6 +401,7 @@ def complete_task(
     )
     task.outcome = report_outcome(task.bpmn_id, clean, covers_needs=covers) or task.outcome
     alarms.on_completed(session, task, actor=actor, now=now)  # alarm hook point (TaskCompleted)
+    drafts.on_task_completed(session, task)
     who = actor_of(actor)
     _audit_instance(
         session,

@@ -97,6 +97,26 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/tasks/<int:task_id>/acknowledge"): Row(
         "/api/v1/tasks/{task}/acknowledge", "200 200 403 200 200 403 200 401", json={}
     ),
+    # ---- API: drafts, the live inbox, bulk reassignment, in-place sign-in
+    ("GET", "/api/v1/tasks/<int:task_id>/draft"): Row(
+        "/api/v1/tasks/{task}/draft", "404 404 403 404 404 404 403 401"
+    ),
+    ("PUT", "/api/v1/tasks/<int:task_id>/draft"): Row(
+        "/api/v1/tasks/{task}/draft", "200 403 403 403 403 403 403 401", json={"data": {}}
+    ),
+    ("DELETE", "/api/v1/tasks/<int:task_id>/draft"): Row(
+        "/api/v1/tasks/{task}/draft", "204 204 403 204 204 204 403 401"
+    ),
+    ("GET", "/api/v1/inbox/summary"): Row("/api/v1/inbox/summary", API_ANY),
+    ("POST", "/api/v1/tasks/bulk-assign"): Row(
+        "/api/v1/tasks/bulk-assign",
+        "403 403 403 403 200 200 403 401",
+        json={"task_ids": [0], "user": "sam", "note": "Covering"},
+    ),
+    ("GET", "/api/v1/session"): Row("/api/v1/session", API_ANY),
+    ("POST", "/api/v1/session"): Row(
+        "/api/v1/session", same(401, 401), json={"username": "alex", "password": "wrong"}
+    ),
     # ---- API: on-call rota and alert delivery
     ("GET", "/api/v1/on-call"): Row("/api/v1/on-call", API_ANY),
     ("POST", "/api/v1/on-call"): Row("/api/v1/on-call", MANAGERS_WRITE, json={}),

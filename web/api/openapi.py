@@ -651,7 +651,13 @@ PATHS: dict[str, Any] = {
                 _query(
                     "sort",
                     "Order.",
-                    {"type": "string", "enum": ["due", "priority"], "default": "due"},
+                    {
+                        "type": "string",
+                        "enum": ["crisis", "due", "priority"],
+                        "default": "crisis",
+                        "description": "crisis: stat, then asap, whatever their due dates, "
+                        "then the rest by due date (overdue first).",
+                    },
                 ),
                 _query(
                     "limit",
@@ -705,7 +711,11 @@ PATHS: dict[str, Any] = {
                 _obj(
                     ["user"],
                     user={"type": "string", "description": "Username."},
-                    note={"type": "string", "description": "Handoff note (shown on the task)."},
+                    note={
+                        "type": "string",
+                        "maxLength": 2000,
+                        "description": "Handoff note (shown on the task and the case).",
+                    },
                 ),
                 "The new holder and an optional handoff note.",
             ),

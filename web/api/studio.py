@@ -61,7 +61,7 @@ def _draft_problems(session: Any, draft: definitions.ProcessDraft) -> list[dict[
 
 
 @bp.get("/process-drafts/<key>")
-def get_draft(key: str) -> Any:
+def get_process_draft(key: str) -> Any:
     _designers_only()
     with transaction() as session:
         draft = studio.get_draft(session, key)
@@ -69,7 +69,7 @@ def get_draft(key: str) -> Any:
 
 
 @bp.put("/process-drafts/<key>")
-def save_draft(key: str) -> Any:
+def save_process_draft(key: str) -> Any:
     _designers_only()
     body = json_body()
     with transaction() as session:

@@ -17,7 +17,7 @@ from web.api.common import int_arg, json_body, task_json, transaction, user
 @bp.get("/tasks")
 def list_tasks() -> Any:
     view = request.args.get("view", "mine")
-    sort = request.args.get("sort", "due")
+    sort = request.args.get("sort", inbox.DEFAULT_SORT)
     if view not in inbox.VIEWS:
         raise BadRequest(f"Unknown view; use one of {', '.join(inbox.VIEWS)}.", code="bad_view")
     if sort not in inbox.SORTS:
@@ -109,7 +109,7 @@ def assign_task(task_id: int) -> Any:
             username=username.strip(),
             actor=user(),
             clock=clock,
-            note=note,
+            note=(note or "").strip() or None,
         )
         summary = tasks_view.summarize_task(session, task)
         handoff_note = task.handoff_note

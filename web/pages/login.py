@@ -5,9 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from engine import accounts, audit
-from web import deps
-from web.auth import Principal, limiter, login_required
+from web.auth import Principal, check_password, limiter, login_required
 from web.pages import bp
 from web.pages.common import safe_next
 
@@ -27,28 +25,7 @@ def login_post() -> str | object:
     username = request.form.get("username", "").strip()[:MAX_FIELD]
     password = request.form.get("password", "")[: MAX_FIELD * 5]
     target = safe_next(request.form.get("next"), url_for("pages.inbox"))
-    now = deps.clock().now()
-    with deps.sessions().begin() as db:
-        user = accounts.authenticate(db, username, password) if username and password else None
-        if user is None:
-            audit.record(
-                db,
-                audit.AuditTag.USER_LOGIN_FAILED,
-                actor=audit.SYSTEM,
-                at=now,
-                category="security",
-                details={"username": username},
-            )
-        else:
-            audit.record(
-                db,
-                audit.AuditTag.USER_LOGIN,
-                actor=audit.Actor(user.id, user.username),
-                at=now,
-                category="security",
-            )
-            _ = user.roles  # loaded now: the Principal outlives this session
-            db.expunge(user)
+    user = check_password(username, password)
     if user is None:
         flash("That username and password do not match an active account.", "error")
         page = render_template("pages/login.html", next=target, username=username)

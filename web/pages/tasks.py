@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from engine import access, alarms, inbox, instances, notes, tasks_view
+from engine import access, alarms, drafts, inbox, instances, notes, tasks_view
 from engine.cases import contacts
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.forms import field_errors
@@ -34,6 +34,7 @@ def _page(
     errors: Mapping[str, str] | None = None,
     problem: str | None = None,
     status: int = 200,
+    restored: drafts.Draft | None = None,
 ) -> tuple[str, int]:
     fields = _fields(detail)
     if values is None:
@@ -57,6 +58,13 @@ def _page(
         error_summary=_summary(fields, errors),
         instructions=render_instructions(detail.instructions_template, detail.data),
         problem=problem,
+        restored=restored,
+        # The new holder is told a reassignment dropped someone else's unsent answers.
+        draft_discarded=(
+            detail.task.draft_discarded_at
+            if detail.task.assignee_id == g.user.id and detail.task.status == "open"
+            else None
+        ),
     )
     return html, status
 
@@ -96,10 +104,16 @@ def _previous_text(
 def _summary(fields: list[formrender.Field], errors: Mapping[str, str]) -> list[dict[str, str]]:
     """Every error, in form order, each linking to its field (unplaced ones last)."""
     by_name = {f.name: f for top in fields for f in top.walk()}
+    # An instrument's error already lists its unanswered items: they are not listed again.
+    groups = [n for n, f in by_name.items() if f.widget == "fieldset" and n in errors]
     out = []
     for name, f in by_name.items():
+        if any(name.startswith(g + ".") for g in groups):
+            continue
         if name in errors:
-            out.append({"href": f"#{f.id}", "title": f.title, "message": errors[name]})
+            # A message that already names its field is not prefixed with the label again.
+            title = "" if errors[name].startswith(f.title) else f.title
+            out.append({"href": f"#{f.id}", "title": title, "message": errors[name]})
     for name, message in formrender.unplaced(fields, errors).items():
         out.append({"href": "#task-form", "title": name, "message": message})
     return out
@@ -108,7 +122,27 @@ def _summary(fields: list[formrender.Field], errors: Mapping[str, str]) -> list[
 @bp.get("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int) -> tuple[str, int]:
-    return _page(_detail(task_id, record_view=True))
+    detail = _detail(task_id, record_view=True)
+    draft = _my_draft(task_id) if detail.can_work else None
+    if draft is None:
+        return _page(detail)
+    return _page(detail, values=draft[1], restored=draft[0])
+
+
+def _my_draft(task_id: int) -> tuple[drafts.Draft, dict[str, list[str]]] | None:
+    """The person's autosaved answers, as the form's raw values, when they left some."""
+    with deps.sessions().begin() as session:
+        draft = drafts.find_draft(
+            session, task_id=task_id, actor=g.user, clock=deps.clock(), cipher=deps.draft_cipher()
+        )
+    if draft is None:
+        return None
+    values = {
+        k: [str(x) for x in v]
+        for k, v in draft.data.items()
+        if isinstance(k, str) and k != "csrf_token" and isinstance(v, list)
+    }
+    return draft, values
 
 
 @bp.post("/tasks/<int:task_id>")

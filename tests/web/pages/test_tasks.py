@@ -51,7 +51,7 @@ def test_an_invalid_submission_shows_errors_beside_fields_and_keeps_input(
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="f-referral_date-error"' in html
-    assert "This field is required." in html
+    assert "Date of referral is required." in html  # names the field and the rule
     assert 'id="f-emergency_contact_phone-error"' in html
     assert 'value="call me maybe"' in html  # the input is kept as typed
     assert 'value="English"' in html
