@@ -7,6 +7,16 @@ from engine.audit.models import AuditEvent
 from engine.cases.models import CareTeamMember, Case, CaseFlagEvent, Client
 from engine.db import Base
 from engine.definitions.models import ProcessDefinition
+from engine.directory.models import (
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceTaxonomy,
+    TaxonomyTerm,
+)
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.notifications.models import Notification
@@ -27,6 +37,14 @@ __all__ = [
     "CommunityResource",
     "Consent",
     "HumanTask",
+    "Location",
+    "Organization",
+    "Phone",
+    "Schedule",
+    "ServiceArea",
+    "ServiceAtLocation",
+    "ServiceTaxonomy",
+    "TaxonomyTerm",
     "Notification",
     "OnCallShift",
     "ProcessDefinition",
