@@ -186,10 +186,12 @@ def search(
                 continue
             why.append(f"open now (until {hours.closes_at})")
         area_rank = 1
-        if postal_code and postal_code.strip() in d.service_areas:
+        # A service entered by hand (POST /resources) has no areas: its own postal code is.
+        areas = d.service_areas or ([resource.postal_code] if resource.postal_code else [])
+        if postal_code and postal_code.strip() in areas:
             area_rank = 0
             why.append(f"serves postal code {postal_code.strip()}")
-        distance = _distance(home, d)
+        distance = _distance(home, d, resource)
         if distance is not None:
             why.append(f"about {distance:.1f} km away")
         verified = -resource.assured_date.toordinal() if resource.assured_date else 0
@@ -206,9 +208,14 @@ def search(
     return matches[:limit]
 
 
-def _distance(home: tuple[float, float] | None, d: Details) -> float | None:
+def _distance(
+    home: tuple[float, float] | None, d: Details, resource: CommunityResource
+) -> float | None:
     if home is None:
         return None
+    if not d.locations:
+        point = centroid(resource.postal_code)
+        return distance_km(home, point) if point else None
     best: float | None = None
     for location in d.locations:
         if location.latitude is not None and location.longitude is not None:

@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
         inbox,
         login,
         oncall,
+        referral_link,
         reports,
         screenings,
         tasks,
