@@ -245,6 +245,7 @@ SCHEMAS: dict[str, Any] = {
             "mrn",
             "phone",
             "preferred_language",
+            "interpreter_needed",
             "postal_code",
         ],
         id=INT,
@@ -254,6 +255,10 @@ SCHEMAS: dict[str, Any] = {
         mrn=NULL_STR,
         phone=NULL_STR,
         preferred_language=NULL_STR,
+        interpreter_needed={
+            "type": "boolean",
+            "description": "From intake (or given when the case is opened).",
+        },
         postal_code=NULL_STR,
     ),
     "ClientInput": _obj(
@@ -263,6 +268,7 @@ SCHEMAS: dict[str, Any] = {
         birth_date={"type": "string", "format": "date"},
         mrn={"type": "string", "maxLength": 40},
         phone={"type": "string", "maxLength": 40},
+        interpreter_needed={"type": "boolean"},
         preferred_language={"type": "string", "maxLength": 40},
         postal_code={"type": "string", "maxLength": 20},
     ),

@@ -87,9 +87,9 @@
   function enhance(input) {
     var form = input.form;
     var box = el("div", { "class": "resource-search", role: "search" });
-    var words = el("input", { type: "search", id: input.id + "-q", placeholder: "Words (optional)" });
-    var postal = el("input", { type: "text", id: input.id + "-postal", placeholder: "Client postal code", size: "10" });
-    var language = el("input", { type: "text", id: input.id + "-language", placeholder: "Language", size: "12" });
+    var words = el("input", { type: "search", id: input.id + "-q", placeholder: "Words (optional)", "aria-label": "Words to search for" });
+    var postal = el("input", { type: "text", id: input.id + "-postal", placeholder: "Client postal code", size: "10", "aria-label": "Client postal code" });
+    var language = el("input", { type: "text", id: input.id + "-language", placeholder: "Language", size: "12", "aria-label": "Language the service must speak" });
     var openNow = el("input", { type: "checkbox", id: input.id + "-open" });
     var go = el("button", { type: "button", "class": "button button-small", id: input.id + "-search" }, "Search the directory");
     var status = el("p", { "class": "hint", "aria-live": "polite" });
