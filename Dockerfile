@@ -40,6 +40,7 @@ COPY web ./web
 COPY cli ./cli
 COPY processes ./processes
 COPY forms ./forms
+COPY data ./data
 COPY --from=assets /build/web/static/vendor ./web/static/vendor
 # Installs every pinned dependency and the `carebridge` command. PYTHONPATH=/app keeps the
 # code running from this tree, where processes/, forms/ and the templates live.

@@ -119,6 +119,10 @@ def init(env: Env, demo: bool) -> None:
                 echo=click.echo,
             )
         click.echo(report)
+        from cli.directory import SAMPLE, echo_report, run_import
+
+        click.echo("loading the sample community resource directory")
+        echo_report(run_import(env, SAMPLE))
     else:
         click.echo("[3/3] no demo data (use --demo)")
 
@@ -305,6 +309,23 @@ def oncall_import(env: Env, file: Path) -> None:
     from cli.rota import import_csv
 
     import_csv(env, file)
+
+
+@main.group("directory")
+def directory_group() -> None:
+    """The community resource directory (Open Referral HSDS 3.0)."""
+
+
+@directory_group.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@pass_env
+def directory_import(env: Env, path: Path) -> None:
+    """Import an HSDS 3.0 package: a folder of CSV files (organizations.csv, services.csv, …)
+    or a JSON file. Re-importing updates rows by HSDS id; refused rows are listed with file,
+    row and reason; the usable rows are imported all the same (exit status 0)."""
+    from cli.directory import echo_report, run_import
+
+    echo_report(run_import(env, path))
 
 
 @main.group("audit")

@@ -14,6 +14,7 @@ class ErrorKind(StrEnum):
     FORBIDDEN = "forbidden"
     UNAUTHENTICATED = "unauthenticated"
     BAD_REQUEST = "bad_request"
+    GONE = "gone"  # it existed, and no longer may be used (an expired link)
 
 
 class CareBridgeError(Exception):
@@ -59,6 +60,10 @@ class Invalid(CareBridgeError):
 
     kind = ErrorKind.INVALID
     code = "invalid"
+
+
+class Gone(CareBridgeError):
+    kind = ErrorKind.GONE
 
 
 class BadRequest(CareBridgeError):

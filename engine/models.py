@@ -8,6 +8,16 @@ from engine.caseload.models import Handoff
 from engine.cases.models import CareTeamMember, Case, CaseContact, CaseFlagEvent, Client
 from engine.db import Base
 from engine.definitions.models import ProcessCurrentVersion, ProcessDefinition, ProcessDraft
+from engine.directory.models import (
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceTaxonomy,
+    TaxonomyTerm,
+)
 from engine.drafts.models import TaskDraft
 from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
@@ -38,6 +48,14 @@ __all__ = [
     "HumanTask",
     "IntegrationError",
     "NoteAddendum",
+    "Location",
+    "Organization",
+    "Phone",
+    "Schedule",
+    "ServiceArea",
+    "ServiceAtLocation",
+    "ServiceTaxonomy",
+    "TaxonomyTerm",
     "Notification",
     "OnCallShift",
     "ProcessCurrentVersion",

@@ -24,6 +24,7 @@ STATUS = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.INVALID: 422,
+    ErrorKind.GONE: 410,
 }
 
 

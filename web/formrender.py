@@ -243,6 +243,9 @@ def _field(
         return f
     if kind in ("integer", "number"):
         f.widget = kind
+        if widget == "resource_search":
+            # A directory service id: static/js/resource_search.js puts a search over it.
+            f.attrs["resource_search"] = True
         for key in ("minimum", "maximum"):
             if key in node:
                 f.attrs[key[:3]] = node[key]
@@ -629,6 +632,8 @@ def _render_field(
                 max=f.attrs.get("max"),
                 inputmode="numeric" if f.widget == "integer" else "decimal",
             )
+            if f.attrs.get("resource_search"):
+                attrs["data-resource-search"] = "/api/v1/resources"
         else:
             attrs["maxlength"] = f.attrs.get("maxlength")
         control = Markup("<input{}>").format(_attrs(attrs))

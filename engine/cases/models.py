@@ -24,6 +24,7 @@ class Client(Base):
     birth_date: Mapped[date]
     phone: Mapped[str | None] = mapped_column(String(40))
     preferred_language: Mapped[str | None] = mapped_column(String(40))
+    interpreter_needed: Mapped[bool] = mapped_column(default=False)
     postal_code: Mapped[str | None] = mapped_column(String(20))
     do_not_contact: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -54,6 +54,14 @@ def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
             errors.append({"field": f"client.{name}", "message": f"At most {max_len} characters."})
         else:
             out[name] = value.strip()
+    interpreter = raw.get("interpreter_needed")
+    if interpreter is not None:
+        if isinstance(interpreter, bool):
+            out["interpreter_needed"] = interpreter
+        else:
+            errors.append(
+                {"field": "client.interpreter_needed", "message": "Must be true or false."}
+            )
     birth = raw.get("birth_date")
     if birth:
         try:

@@ -18,7 +18,7 @@ from engine.accounts.models import User
 from engine.assessments import needs as assessment_needs
 from engine.assessments import services as assessments
 from engine.calendar import DEFAULT_SITE, Site
-from engine.cases.models import Case
+from engine.cases.models import Case, Client
 from engine.clock import Clock
 from engine.definitions import services as definitions
 from engine.definitions.models import ProcessDefinition
@@ -479,6 +479,19 @@ def _complete_standalone(
     return CommandResult(get_instance(session, original.instance_id))
 
 
+def _store_language(session: Session, client_id: int | None, data: Mapping[str, Any]) -> None:
+    """The intake's language and interpreter need go on the client: referrals show them and
+    the directory search matches on them."""
+    client = session.get(Client, client_id) if client_id is not None else None
+    if client is None:
+        return
+    language = data.get("primary_language")
+    if isinstance(language, str) and language.strip():
+        client.preferred_language = language.strip()[:40]
+    if isinstance(data.get("interpreter_needed"), bool):
+        client.interpreter_needed = data["interpreter_needed"]
+
+
 def _check_task_rules(
     session: Session,
     ready: runtime.ReadyTask,
@@ -497,6 +510,7 @@ def _check_task_rules(
     extra: dict[str, Any] = {}
     consent_field = ready.properties.get("recordsConsent")
     if consent_field:
+        _store_language(session, task.client_id, data)
         risk = assessment_needs.admission_risk(session, task.case_id)
         extra["admission_risk"] = {k: risk[k] for k in ("suicide_risk", "safety_concern", "any")}
         if data.get(consent_field) == "declined":

@@ -15,7 +15,8 @@ CHANNELS = ("email", "webhook")
 STATUSES = ("pending", "sent", "failed")
 # stat_task: a new stat task for its assignee; escalation: a ladder step with its escalation
 # task; re_alert: the ladder's repeated alert; fallback: nobody on call, every supervisor told.
-KINDS = ("stat_task", "escalation", "re_alert", "fallback")
+# referral_packet: a sent referral for its receiving organisation (engine.referrals.packets).
+KINDS = ("stat_task", "escalation", "re_alert", "fallback", "referral_packet")
 
 
 class Notification(Base):

@@ -19,7 +19,19 @@ from engine.referrals.consent import (
     view_consents,
 )
 from engine.referrals.directory import find_resources, save_resource
+from engine.referrals.links import (
+    ACTIONS as LINK_ACTIONS,
+)
+from engine.referrals.links import (
+    LINK_DAYS,
+    Link,
+    answer_by_link,
+    make_token,
+    open_link,
+    view_by_link,
+)
 from engine.referrals.models import CommunityResource, Consent, Referral, ReferralEvent
+from engine.referrals.packets import PACKET_KIND, packet_email, packet_webhook_body
 from engine.referrals.permissions import (
     DIRECTORY_ROLES,
     REFERRAL_ROLES,
@@ -30,6 +42,7 @@ from engine.referrals.permissions import (
     require_can_set_status,
 )
 from engine.referrals.records import (
+    client_language,
     get_referral,
     referral_history,
     referrals_for_case,
@@ -53,6 +66,16 @@ from engine.referrals.workflow_hooks import (
 )
 
 __all__ = [
+    "LINK_ACTIONS",
+    "LINK_DAYS",
+    "PACKET_KIND",
+    "Link",
+    "answer_by_link",
+    "make_token",
+    "open_link",
+    "packet_email",
+    "packet_webhook_body",
+    "view_by_link",
     "ALLOWED_BY_SOURCE",
     "CONSENT_SCOPES",
     "CONTACTING_SUBJECT_PROHIBITED",
@@ -78,6 +101,7 @@ __all__ = [
     "can_edit_directory",
     "cancel_referral",
     "check_transition",
+    "client_language",
     "close_referrals_of",
     "consents_for_client",
     "current_consent",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import audit
 from engine.accounts.models import User
 from engine.audit import AuditTag
 from engine.calendar import DEFAULT_SITE, Site
@@ -30,6 +31,7 @@ from engine.inbox.models import HumanTask
 from engine.instances.models import ProcessInstance
 from engine.referrals.consent import ConsentGiven, consent_for_sending, recipient_key
 from engine.referrals.models import CommunityResource, Referral, ReferralEvent
+from engine.referrals.packets import queue_packet
 from engine.referrals.records import audit_referral, change_status, lock_referral, who
 from engine.referrals.states import (
     CANCELLED,
@@ -152,6 +154,7 @@ def send_referral(
     clock: Clock,
     resource_id: int | None = None,
     consent: ConsentGiven | None = None,
+    shared_notes: str | None = None,
     prohibit_contact: bool = False,
 ) -> Referral:
     """`draft → requested`: the packet leaves only with a current consent to share with the
@@ -215,6 +218,8 @@ def send_referral(
         actor=who(actor),
         now=now,
     )
+    if client is not None:
+        queue_packet(session, referral=referral, client=client, notes=shared_notes, now=now)
     return referral
 
 
@@ -290,8 +295,10 @@ def _apply_status(
     actor: User | None,
     clock: Clock,
     site: Site,
+    as_actor: audit.Actor | None = None,
 ) -> list[CommandResult]:
-    """Change the status, tell the referral's instance, and re-refer a declined need."""
+    """Change the status, tell the referral's instance, and re-refer a declined need.
+    `as_actor` names who answered when it is not a user (an organisation's referral link)."""
     event = change_status(
         session,
         referral,
@@ -299,7 +306,7 @@ def _apply_status(
         source=source,
         reason=reason,
         reason_code=reason_code,
-        actor=who(actor),
+        actor=as_actor or who(actor),
         now=clock.now(),
     )
     stop = status in (CANCELLED, ENTERED_IN_ERROR)

@@ -17,13 +17,19 @@ from engine.db import Base, utcnow
 
 
 class CommunityResource(Base):
-    """One service of one organisation, in the shape of Open Referral HSDS (organization +
-    service + location, flattened): enough to match a need and filter by age and language."""
+    """One HSDS service of one organisation (engine.directory.models holds the rest of the
+    HSDS shape: organisation, locations, phones, schedules, service areas, taxonomy). The
+    flat columns below are the service's own HSDS fields plus a primary address and phone
+    kept for the referral screens."""
 
     __tablename__ = "community_resources"
     __table_args__ = (Index("ix_community_resources_category_status", "category", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # HSDS service id (a re-import updates by it) and the organisation that runs it; the
+    # organisation's name stays here too, as referrals and consents name it.
+    hsds_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     organization_name: Mapped[str] = mapped_column(String(200))
     service_name: Mapped[str] = mapped_column(String(200))
     # The care-plan need the service meets (housing, food, ...): HSDS taxonomy, reduced to ours.
@@ -35,7 +41,8 @@ class CommunityResource(Base):
     min_age: Mapped[int | None]
     max_age: Mapped[int | None]
     fees: Mapped[str | None] = mapped_column(String(200))
-    assured_date: Mapped[date | None]  # when someone last verified the entry
+    assured_date: Mapped[date | None]  # HSDS assured_date: when someone last verified it
+    url: Mapped[str | None] = mapped_column(String(300))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300))

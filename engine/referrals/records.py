@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine import access, audit
 from engine.accounts.models import User
+from engine.cases.models import Client
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.instances.models import ProcessInstance
@@ -137,3 +138,12 @@ def change_status(
         referral.closed_at = now
     audit_referral(session, referral, actor=actor, at=now, details={"from": previous, "to": status})
     return event
+
+
+def client_language(session: Session, referral: Referral) -> dict[str, Any]:
+    """The client's language and interpreter need (from intake), shown on the referral."""
+    client = session.get(Client, referral.client_id)
+    return {
+        "preferred_language": client.preferred_language if client else None,
+        "interpreter_needed": bool(client and client.interpreter_needed),
+    }

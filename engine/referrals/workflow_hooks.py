@@ -156,6 +156,7 @@ def _send_step(
         service_name=form.get("service"),
         resource_id=form.get("resource_id"),
         consent=consent,
+        shared_notes=form.get("notes_to_share"),
         prohibit_contact=bool(form.get("client_contact_prohibited")),
         actor=actor,
         clock=clock,

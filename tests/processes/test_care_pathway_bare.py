@@ -47,7 +47,8 @@ NS = {
 }
 LANES = ("SocialWorker", "Supervisor")
 PRIORITIES = {"routine", "urgent", "asap", "stat"}
-WIDGETS = {"textarea", "radio", "select", "checkboxes"}
+# resource_search: the directory search over a service id (web/static/js/resource_search.js).
+WIDGETS = {"textarea", "radio", "select", "checkboxes", "resource_search"}
 LOOP_MAXIMUM = 12
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))

@@ -277,6 +277,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/metrics"): Row("/metrics", same(200, 200)),
     ("GET", "/static/<path:filename>"): Row("/static/css/carebridge.css", same(200, 200)),
     # ---- pages
+    # The organisation's referral link needs no account: a token that is not signed by this
+    # site names nothing, for everyone (the link tests cover a real token).
+    ("GET", "/r/<token>"): Row("/r/not-a-signed-token", same(404, 404)),
+    ("POST", "/r/<token>"): Row("/r/not-a-signed-token", same(404, 404), form={"action": "accept"}),
     ("GET", "/"): Row("/", PAGE_ANY),
     ("GET", "/login"): Row("/login", same(302, 200)),
     ("POST", "/login"): Row("/login", same(401, 401), form={"username": "x", "password": "y"}),

@@ -45,6 +45,7 @@ def _client_json(client: cases.Client) -> dict[str, Any]:
         "mrn": client.mrn,
         "phone": client.phone,
         "preferred_language": client.preferred_language,
+        "interpreter_needed": client.interpreter_needed,
         "postal_code": client.postal_code,
     }
 

@@ -156,6 +156,13 @@ RESOURCE_FIELDS = {
     "max_age": NULL_INT,
     "fees": NULL_TEXT,
     "assured_date": {"type": ["string", "null"], "format": "date"},
+    "last_verified": {
+        "type": ["string", "null"],
+        "format": "date",
+        "description": "HSDS assured_date: when someone last verified the entry.",
+    },
+    "hsds_id": {"type": ["string", "null"], "description": "The HSDS service id (import)."},
+    "url": NULL_TEXT,
     "phone": NULL_TEXT,
     "email": NULL_TEXT,
     "address": NULL_TEXT,
@@ -238,6 +245,7 @@ SCHEMAS: dict[str, Any] = {
             "mrn",
             "phone",
             "preferred_language",
+            "interpreter_needed",
             "postal_code",
         ],
         id=INT,
@@ -247,6 +255,10 @@ SCHEMAS: dict[str, Any] = {
         mrn=NULL_STR,
         phone=NULL_STR,
         preferred_language=NULL_STR,
+        interpreter_needed={
+            "type": "boolean",
+            "description": "From intake (or given when the case is opened).",
+        },
         postal_code=NULL_STR,
     ),
     "ClientInput": _obj(
@@ -256,6 +268,7 @@ SCHEMAS: dict[str, Any] = {
         birth_date={"type": "string", "format": "date"},
         mrn={"type": "string", "maxLength": 40},
         phone={"type": "string", "maxLength": 40},
+        interpreter_needed={"type": "boolean"},
         preferred_language={"type": "string", "maxLength": 40},
         postal_code={"type": "string", "maxLength": 20},
     ),
@@ -581,6 +594,39 @@ SCHEMAS: dict[str, Any] = {
         },
     ),
     "Resource": _obj(list(RESOURCE_FIELDS), **RESOURCE_FIELDS),
+    "ResourceMatch": {
+        "allOf": [
+            _ref("Resource"),
+            _obj(
+                ["why", "last_verified", "distance_km", "needs", "phones", "hours"],
+                why={
+                    "type": "array",
+                    "items": STR,
+                    "description": "Why the service matched, one reason per item.",
+                },
+                distance_km={
+                    "type": ["number", "null"],
+                    "description": "Between postal-code centroids (or the location's "
+                    "coordinates); null when either is unknown.",
+                },
+                needs={"type": "array", "items": STR},
+                organization={"type": ["object", "null"]},
+                phones={"type": "array", "items": STR},
+                hours={
+                    "type": "array",
+                    "items": _obj(
+                        ["days", "opens_at", "closes_at"],
+                        days={"type": "array", "items": STR},
+                        opens_at=STR,
+                        closes_at=STR,
+                    ),
+                    "description": "Regular weekly hours, local time of the site.",
+                },
+                service_areas={"type": "array", "items": STR},
+                locations={"type": "array", "items": {"type": "object"}},
+            ),
+        ]
+    },
     "ResourceInput": _obj(
         ["organization_name", "service_name", "category"],
         organization_name={"type": "string", "maxLength": 200},
@@ -914,25 +960,44 @@ PATHS: dict[str, Any] = {
     "/api/v1/resources": {
         "get": _op(
             "findResources",
-            "Active directory services for a need: age and language filters, then the same "
-            "postal code first, then the most recently verified.",
+            "Search the directory for a client. Hard filters: the need (the service's own "
+            "need or one of its taxonomy terms), age within the eligibility range, a listed "
+            "language (services listing none are kept), open now, the words of q. Ranked by "
+            "need match (the service's primary need first), then service area (the postal "
+            "code is served), then distance between postal-code centroids, then language, "
+            "then the most recently verified. Each result says why it matched.",
             "directory",
             {
                 "200": _json(
-                    _obj(["resources"], resources={"type": "array", "items": _ref("Resource")}),
-                    "Matching services.",
+                    _obj(
+                        ["resources"],
+                        resources={"type": "array", "items": _ref("ResourceMatch")},
+                    ),
+                    "Matching services, best first.",
                 ),
-                **_errors(400, 401, 403),
+                **_errors(400, 401, 403, 422),
             },
             parameters=[
-                _query("need", "The care-plan need (the category).", STR, required=True),
-                _query("postal_code", "Rank services with this postal code first.", STR),
+                _query(
+                    "need",
+                    "The care-plan need (housing, food, transportation, utilities, safety, "
+                    "mental_health, financial, caregiver_support; interpersonal_safety and "
+                    "behavioral_health are accepted). Required unless q is given.",
+                    STR,
+                ),
+                _query("postal_code", "The client's postal code (service area, distance).", STR),
                 _query(
                     "age",
                     "The client's age in years.",
                     {"type": "integer", "minimum": 0, "maximum": 130},
                 ),
                 _query("language", "A language the service must offer (or not list any).", STR),
+                _query(
+                    "open_now",
+                    "true: only services open now by their regular hours in the site's zone.",
+                    {"type": "boolean"},
+                ),
+                _query("q", "Words that must all appear in the names or descriptions.", STR),
                 _query(
                     "limit",
                     "At most this many.",

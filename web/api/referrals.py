@@ -12,7 +12,7 @@ from typing import Any
 from flask import request
 from sqlalchemy.orm import Session
 
-from engine import access, cases, referrals
+from engine import access, cases, directory, referrals
 from engine.errors import BadRequest, Invalid
 from web import deps
 from web.api import bp
@@ -48,6 +48,7 @@ def _referral_detail(session: Session, referral: referrals.Referral) -> dict[str
     history = referrals.referral_history(session, referral.id)
     return {
         **referral_json(referral),
+        "client": referrals.client_language(session, referral),
         "history": [
             {
                 "from": e.from_status,
@@ -92,11 +93,48 @@ def resource_json(resource: referrals.CommunityResource) -> dict[str, Any]:
         "max_age": resource.max_age,
         "fees": resource.fees,
         "assured_date": iso(resource.assured_date),
+        "last_verified": iso(resource.assured_date),
+        "hsds_id": resource.hsds_id,
+        "url": resource.url,
         "phone": resource.phone,
         "email": resource.email,
         "address": resource.address,
         "postal_code": resource.postal_code,
         "updated_at": iso(resource.updated_at),
+    }
+
+
+def match_json(match: directory.Match) -> dict[str, Any]:
+    """A search result: the service, what the widget shows of it, and why it matched."""
+    d = match.details
+    return {
+        **resource_json(match.resource),
+        "why": match.why,
+        "last_verified": iso(match.resource.assured_date),
+        "distance_km": round(match.distance_km, 1) if match.distance_km is not None else None,
+        "needs": sorted({match.resource.category, *d.needs}),
+        "organization": {
+            "id": d.organization.id,
+            "name": d.organization.name,
+            "website": d.organization.website,
+        }
+        if d.organization
+        else None,
+        "phones": d.phones,
+        "hours": [
+            {"days": s.byday.split(","), "opens_at": s.opens_at, "closes_at": s.closes_at}
+            for s in d.schedules
+        ],
+        "service_areas": d.service_areas,
+        "locations": [
+            {
+                "name": loc.name,
+                "address": loc.address,
+                "city": loc.city,
+                "postal_code": loc.postal_code,
+            }
+            for loc in d.locations
+        ],
     }
 
 
@@ -217,22 +255,31 @@ def revoke_consent(consent_id: int) -> Any:
 @bp.get("/resources")
 def find_resources() -> Any:
     require_roles(*CASE_ROLES)
-    need = request.args.get("need", "").strip()
-    if not need:
-        raise BadRequest("Name the need: /api/v1/resources?need=food.", code="missing_need")
+    need = request.args.get("need", "").strip() or None
+    q = request.args.get("q", "").strip() or None
+    if not need and not q:
+        raise BadRequest(
+            "Name the need or some words: /api/v1/resources?need=food.", code="missing_need"
+        )
     age = int_arg("age", low=0, high=130)
     limit = int_arg("limit", default=20, low=1, high=100)
     assert limit is not None
+    open_now = request.args.get("open_now", "").strip().casefold() in ("1", "true", "yes")
+    clock = deps.clock()
     with transaction() as session:
-        rows = referrals.find_resources(
+        matches = directory.search(
             session,
+            now=clock.now(),
+            zone=deps.site().zone,
             need=need,
-            postal_code=request.args.get("postal_code") or None,
+            postal_code=request.args.get("postal_code", "").strip() or None,
             age=age,
-            language=request.args.get("language") or None,
+            language=request.args.get("language", "").strip() or None,
+            open_now=open_now,
+            q=q,
             limit=limit,
         )
-        return {"resources": [resource_json(r) for r in rows]}
+        return {"resources": [match_json(m) for m in matches]}
 
 
 @bp.post("/resources")

@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
         login,
         oncall,
         record,
+        referral_link,
         reports,
         reports_dashboard,
         screenings,

@@ -31,6 +31,7 @@ CLIENT_FIELDS = {
     "mrn",
     "phone",
     "preferred_language",
+    "interpreter_needed",
     "postal_code",
 }
 

@@ -157,7 +157,7 @@ def test_referrals_need_a_signed_in_user(client):
 # ---------------------------------------------------------------- one referral -----
 def test_a_referral_has_its_history_and_legal_next_statuses(api, sent):
     body = api.get(f"/api/v1/referrals/{sent['id']}").get_json()["referral"]
-    assert set(body) == REFERRAL_FIELDS | {"history", "legal_next"}
+    assert set(body) == REFERRAL_FIELDS | {"history", "legal_next", "client"}
     assert body["organization_name"] == "Eastside Food Bank"
     assert [set(e) for e in body["history"]] == [HISTORY_FIELDS, HISTORY_FIELDS]
     assert [(e["from"], e["to"], e["source"]) for e in body["history"]] == [
