@@ -122,7 +122,13 @@ def test_a_social_worker_takes_a_new_case_through_intake_and_assessment(sign_in,
         "ahc_hrsn.q10": "1",
     }
     for name, value in answers.items():
-        page.check(f'input[name="{name}"][value="{value}"]')
+        # Items with more than five answers (AHC 7-10: five frequencies and "declined") are
+        # drawn as a select, the others as radio buttons.
+        radio = page.locator(f'input[name="{name}"][value="{value}"]')
+        if radio.count():
+            radio.check()
+        else:
+            page.select_option(f'select[name="{name}"]', value)
     shoot(page, "05-assessment")
     page.click("button:has-text('Complete psychosocial assessment')")
     page.wait_for_url(re.compile(r"/$"))
