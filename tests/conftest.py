@@ -28,6 +28,7 @@ from engine.calendar import Site
 from engine.clock import FrozenClock
 from engine.db import Base, make_engine
 from engine.settings import ROOT
+from engine.wiring import wire
 from tests import factories
 
 BACKEND = os.environ.get("CAREBRIDGE_TEST_DATABASE", "sqlite")
@@ -38,6 +39,11 @@ PG_URL = os.environ.get(
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"carebridge database backend: {BACKEND}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The feature modules subscribe to the core's events once, as every program's start does.
+    wire()
 
 
 def _postgres_engine() -> Iterator[Engine]:

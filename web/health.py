@@ -28,7 +28,7 @@ def _install_metrics(state: BlueprintSetupState) -> None:
 @bp.get("/healthz")
 def healthz() -> Any:
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             tasks_view.database_ok(session)
     except SQLAlchemyError:
         log.exception("healthz: the database did not answer")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, instruments
+from engine import audit, events, instruments
 from engine.accounts.models import User
 from engine.assessments.models import Assessment
 from engine.cases.models import Case
@@ -159,6 +159,16 @@ def _flag_case(
             case_id=case.id,
             client_id=case.client_id,
             details={"flags": changed},
+        )
+        events.emit(
+            session,
+            events.CaseFlagChanged(
+                case_id=case.id,
+                client_id=case.client_id,
+                flags=tuple(changed),
+                actor_id=actor.id,
+                at=now,
+            ),
         )
 
 

@@ -10,6 +10,7 @@ from engine.instances.services import (
     fire_timer,
     get_instance,
     get_task,
+    rebuild_projections,
     start_process,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "fire_timer",
     "get_instance",
     "get_task",
+    "rebuild_projections",
     "start_process",
 ]

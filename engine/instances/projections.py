@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.accounts.models import Role, User
 from engine.calendar import Site, add_business_days
 from engine.cases.models import Case
 from engine.inbox.models import PRIORITIES, PRIORITY_RANK, HumanTask
@@ -51,8 +52,6 @@ def _due_at(task: runtime.ReadyTask, now: datetime, site: Site) -> datetime:
 
 def _on_call(session: Session, role: str | None) -> int | None:
     """The on-call member of a role (a crisis must land on one person at once, not a queue)."""
-    from engine.accounts.models import Role, User
-
     return session.scalar(
         select(User.id)
         .join(User.roles)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, referrals
+from engine import audit, events
 from engine.accounts.models import User
 from engine.assessments import services as assessments
 from engine.calendar import DEFAULT_SITE, Site, add_business_days
@@ -23,12 +23,16 @@ from engine.clock import Clock
 from engine.definitions import services as definitions
 from engine.definitions.models import ProcessDefinition
 from engine.errors import Conflict, Invalid, NotFound
+from engine.forms import validate
 from engine.inbox.models import HumanTask
+from engine.inbox.permissions import require_can_work
 from engine.instances import projections
 from engine.instances.live import LIVE
 from engine.instances.models import ProcessInstance
 from engine.timers.models import Timer
 from engine.workflow import runtime
+from engine.workflow.helpers import SCRIPT_HELPERS
+from engine.workflow.scripting import make_script_engine
 
 _script_engine: Any = None
 
@@ -36,9 +40,6 @@ _script_engine: Any = None
 def script_engine() -> Any:
     global _script_engine
     if _script_engine is None:
-        from engine.workflow.helpers import SCRIPT_HELPERS
-        from engine.workflow.scripting import make_script_engine
-
         _script_engine = make_script_engine(helpers=SCRIPT_HELPERS)
     return _script_engine
 
@@ -197,6 +198,18 @@ def _save(
             task_id=task.id,
             details={"bpmn_id": task.bpmn_id, "role": task.role, "priority": task.priority},
         )
+        events.emit(
+            session,
+            events.TaskCreated(
+                task_id=task.id,
+                instance_id=instance.id,
+                case_id=instance.case_id,
+                bpmn_id=task.bpmn_id,
+                role=task.role,
+                priority=task.priority,
+                at=now,
+            ),
+        )
     if instance.status == "completed":
         _audit_instance(
             session,
@@ -315,10 +328,11 @@ def complete_task(
     site: Site = DEFAULT_SITE,
 ) -> CommandResult:
     """Validate the form, complete the task, run to the next wait state. Raises Invalid with
-    field errors (nothing changed), Forbidden, or Conflict when someone else got there first."""
-    from engine.forms import validate
-    from engine.inbox.permissions import require_can_work
+    field errors (nothing changed), Forbidden, or Conflict when someone else got there first.
 
+    Emits TaskCompleting before the workflow moves (a subscriber may refuse, or add task
+    data), then TaskCompleted once the instance is saved, then ProcessCompleted if the task
+    finished its pathway (engine.events)."""
     task, instance = _lock_task_and_instance(session, task_id)
     require_open(task)
     require_can_work(actor, task)
@@ -330,12 +344,23 @@ def complete_task(
     clean, outcome = assessments.score_form(session, task, dict(data), actor, now)
     with runtime.using_clock(clock):
         wf = _load(instance)
-        # Referral steps (send with consent, re-refer, outcome) change Referral rows and may
-        # add task data (the answer deadline) before the task runs.
-        step = referrals.before_task_completion(
-            session, task=task, wf=wf, data=clean, actor=actor, clock=clock, site=site
-        )
-        runtime.complete(wf, task.spiff_task_id, clean, extra={**outcome, **step.extra})
+        ready = _ready(wf, task.spiff_task_id)
+        about = {
+            "task_id": task.id,
+            "instance_id": instance.id,
+            "case_id": instance.case_id,
+            "bpmn_id": task.bpmn_id,
+            "properties": dict(ready.properties) if ready else {},
+            "task_data": dict(ready.data) if ready else {},
+            "form": clean,
+            "actor_id": actor.id,
+            "at": now,
+            "site": site,
+        }
+        extra = dict(outcome)
+        for added in events.emit(session, events.TaskCompleting(**about)):
+            extra.update(added or {})
+        runtime.complete(wf, task.spiff_task_id, clean, extra=extra)
     task.status = "completed"
     task.completed_at = now
     task.completed_by_id = actor.id
@@ -353,12 +378,44 @@ def complete_task(
         details={"bpmn_id": task.bpmn_id, "fields": sorted(clean)},
     )
     created = _save(session, instance, wf, now=now, site=site, actor=who)
-    # A care plan starts one referral instance per need; a finished pathway closes its referrals.
-    for started in referrals.after_task_completion(
-        session, step, instance=instance, actor=actor, clock=clock, site=site
-    ):
-        created += started.created_tasks
+    completed = events.TaskCompleted(parent_instance_id=instance.parent_instance_id, **about)
+    created += _created_by(events.emit(session, completed))
+    created += _finished(session, instance, actor_id=actor.id, now=now, site=site)
     return CommandResult(instance, created)
+
+
+def _ready(wf: Any, spiff_task_id: str) -> runtime.ReadyTask | None:
+    return next((t for t in runtime.ready_human_tasks(wf) if t.id == spiff_task_id), None)
+
+
+def _created_by(outcomes: Sequence[Any]) -> list[HumanTask]:
+    """The tasks created by the commands subscribers ran (they return CommandResults)."""
+    return [
+        task
+        for outcome in outcomes
+        for result in (outcome or ())
+        if isinstance(result, CommandResult)
+        for task in result.created_tasks
+    ]
+
+
+def _finished(
+    session: Session, instance: ProcessInstance, *, actor_id: int | None, now: datetime, site: Site
+) -> list[HumanTask]:
+    """Tell subscribers a command has ended `instance` (a finished pathway closes the
+    referrals it opened); returns the tasks their commands created."""
+    if instance.status != "completed":
+        return []
+    ended = events.ProcessCompleted(
+        instance_id=instance.id,
+        case_id=instance.case_id,
+        parent_instance_id=instance.parent_instance_id,
+        process_key=instance.definition.process_key,
+        actor_id=actor_id,
+        at=now,
+        site=site,
+    )
+    return _created_by(events.emit(session, ended))
 
 
 def deliver_message(
@@ -381,13 +438,18 @@ def deliver_message(
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("No such case.", code="case_not_found")
-    if name == referrals.STATUS_MESSAGE and instance_ids is None:
-        # Correlated by referral id: validated against the referral state machine, recorded,
-        # then delivered to that referral's own instance only (it calls back with instance_ids).
-        return referrals.handle_status_message(
-            session, case=case, payload=payload, actor=actor, clock=clock, site=site
-        )
     now = clock.now()
+    actor_id = actor.id if actor is not None else None
+    if instance_ids is None:
+        # A feature module may own this message (a referral's status is correlated by referral
+        # id, checked against its state machine, then delivered to that referral's instance
+        # only, through instance_ids).
+        arrived = events.MessageReceived(
+            name=name, case_id=case_id, payload=payload, actor_id=actor_id, at=now, site=site
+        )
+        for handled in events.emit(session, arrived):
+            if handled is not None:
+                return list(handled)
     who = actor_of(actor)
     results = []
     live = session.scalars(
@@ -415,9 +477,9 @@ def deliver_message(
             at=now,
             details={"message": name, "fields": sorted(payload)},
         )
-        results.append(
-            CommandResult(instance, _save(session, instance, wf, now=now, site=site, actor=who))
-        )
+        created = _save(session, instance, wf, now=now, site=site, actor=who)
+        created += _delivered(session, instance, name, actor_id=actor_id, now=now, site=site)
+        results.append(CommandResult(instance, created))
     if results or instance_ids is not None:
         return results
     for definition in _definitions_started_by(session, name):
@@ -435,18 +497,34 @@ def deliver_message(
         with runtime.using_clock(clock):
             wf = _load(instance)
             runtime.send_message(wf, name, payload)
-        results.append(
-            CommandResult(
-                instance,
-                started.created_tasks + _save(session, instance, wf, now=now, site=site, actor=who),
-            )
+        created = started.created_tasks + _save(
+            session, instance, wf, now=now, site=site, actor=who
         )
+        created += _delivered(session, instance, name, actor_id=actor_id, now=now, site=site)
+        results.append(CommandResult(instance, created))
     if not results:
         raise Invalid(
             f"No pathway of this case is waiting for the message '{name}'.",
             code="message_not_expected",
         )
     return results
+
+
+def _delivered(
+    session: Session,
+    instance: ProcessInstance,
+    name: str,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    site: Site,
+) -> list[HumanTask]:
+    delivered = events.MessageDelivered(
+        instance_id=instance.id, case_id=instance.case_id, name=name, actor_id=actor_id, at=now
+    )
+    return _created_by(events.emit(session, delivered)) + _finished(
+        session, instance, actor_id=actor_id, now=now, site=site
+    )
 
 
 # Business-day deadlines a diagram can name in a timeDate timer. Diagram scripts cannot count
@@ -523,6 +601,15 @@ def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DE
         timer.lease_owner = None
         timer.lease_expires_at = None
         return False
+    fired = events.TimerFired(
+        timer_id=timer.id,
+        instance_id=instance.id,
+        case_id=instance.case_id,
+        bpmn_id=timer.bpmn_id,
+        at=now,
+    )
+    events.emit(session, fired)
+    _finished(session, instance, actor_id=None, now=now, site=site)
     return True
 
 

@@ -79,7 +79,7 @@ ACTION_LABELS = {
 def case_list() -> str:
     name = request.args.get("q", "").strip()[:120]
     status = request.args.get("status", "").strip()
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         rows = pages_view.find_cases(session, name=name or None, status=status or None)
         counts = pages_view.open_task_counts(session, [c.id for c in rows])
     return render_template("pages/cases.html", cases=rows, counts=counts, q=name, status=status)
@@ -109,7 +109,7 @@ def open_case() -> Any:
     values["reason"] = request.form.get("reason", "").strip()
     client = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("client.") and v}
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             case, started = cases.open_case(
                 session,
                 client=client,
@@ -183,7 +183,7 @@ def _instrument_title(key: str) -> str:
 @bp.get("/cases/<int:case_id>")
 @login_required
 def case(case_id: int) -> str:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         overview = pages_view.case_overview(
             session, case_id=case_id, actor=g.user, clock=deps.clock()
         )
@@ -221,7 +221,7 @@ def case(case_id: int) -> str:
 @login_required
 def instance_diagram(instance_id: int) -> Response:
     """The pathway's diagram(s) and which elements are completed, active or waiting."""
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         view = pages_view.instance_for_diagram(session, instance_id=instance_id)
         definition = view.definition
         files = dict(definition.files)
