@@ -161,6 +161,11 @@ class Registry:
         if handler not in handlers:  # wiring twice must not deliver twice
             handlers.append(handler)
 
+    def unsubscribe(self, event_type: type[E], handler: Handler[E]) -> None:
+        handlers = self._handlers.get(event_type, [])
+        if handler in handlers:
+            handlers.remove(handler)
+
     def on_committed(self, hook: Callable[[Sequence[Event]], None]) -> None:
         """Run `hook(events)` after every unit of work that emitted events has committed
         (never after a rollback): the place for an outbox dispatcher."""
@@ -186,5 +191,5 @@ def emit(session: Session, event: Event, *, registry: Registry | None = None) ->
     unit = session.info.get(UNIT_OF_WORK)
     if unit is not None:
         unit.record(event)
-    registry = registry or REGISTRY
+    registry = registry or (unit.registry if unit is not None else REGISTRY)
     return [handler(session, event) for handler in registry.handlers(type(event))]
