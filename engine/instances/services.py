@@ -345,20 +345,20 @@ def complete_task(
     with runtime.using_clock(clock):
         wf = _load(instance)
         ready = _ready(wf, task.spiff_task_id)
-        about = {
-            "task_id": task.id,
-            "instance_id": instance.id,
-            "case_id": instance.case_id,
-            "bpmn_id": task.bpmn_id,
-            "properties": dict(ready.properties) if ready else {},
-            "task_data": dict(ready.data) if ready else {},
-            "form": clean,
-            "actor_id": actor.id,
-            "at": now,
-            "site": site,
-        }
+        completing = events.TaskCompleting(
+            task_id=task.id,
+            instance_id=instance.id,
+            case_id=instance.case_id,
+            bpmn_id=task.bpmn_id,
+            properties=dict(ready.properties) if ready else {},
+            task_data=dict(ready.data) if ready else {},
+            form=clean,
+            actor_id=actor.id,
+            at=now,
+            site=site,
+        )
         extra = dict(outcome)
-        for added in events.emit(session, events.TaskCompleting(**about)):
+        for added in events.emit(session, completing):
             extra.update(added or {})
         runtime.complete(wf, task.spiff_task_id, clean, extra=extra)
     task.status = "completed"
@@ -378,7 +378,10 @@ def complete_task(
         details={"bpmn_id": task.bpmn_id, "fields": sorted(clean)},
     )
     created = _save(session, instance, wf, now=now, site=site, actor=who)
-    completed = events.TaskCompleted(parent_instance_id=instance.parent_instance_id, **about)
+    # The same facts, now that the instance is saved (vars: the dataclass's fields).
+    completed = events.TaskCompleted(
+        parent_instance_id=instance.parent_instance_id, **vars(completing)
+    )
     created += _created_by(events.emit(session, completed))
     created += _finished(session, instance, actor_id=actor.id, now=now, site=site)
     return CommandResult(instance, created)
