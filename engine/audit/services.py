@@ -19,6 +19,7 @@ from sqlalchemy.orm import (
     SessionTransactionOrigin,
 )
 
+from engine.accounts.models import User
 from engine.audit.models import AuditEvent
 from engine.uow import UnitOfWork
 
@@ -87,6 +88,11 @@ class Actor:
 
 
 SYSTEM = Actor(None, "system")
+
+
+def actor_of(user: User | None) -> Actor:
+    """Who an audit row names: the user, or the system when no one acted."""
+    return Actor(user.id, user.username) if user is not None else SYSTEM
 
 
 def _body(fields: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import audit, events
 from engine.accounts.models import User
 from engine.assessments import services as assessments
+from engine.audit import actor_of
 from engine.calendar import DEFAULT_SITE, Site, add_business_days
 from engine.cases.models import Case
 from engine.clock import Clock
@@ -26,6 +27,8 @@ from engine.errors import Conflict, Invalid, NotFound
 from engine.forms import validate
 from engine.inbox.models import HumanTask
 from engine.inbox.permissions import require_can_work
+from engine.inbox.tasks import get_task as get_task  # re-exported: callers import it from here
+from engine.inbox.tasks import require_open
 from engine.instances import projections
 from engine.instances.live import LIVE
 from engine.instances.models import ProcessInstance
@@ -42,10 +45,6 @@ def script_engine() -> Any:
     if _script_engine is None:
         _script_engine = make_script_engine(helpers=SCRIPT_HELPERS)
     return _script_engine
-
-
-def actor_of(user: User | None) -> audit.Actor:
-    return audit.Actor(user.id, user.username) if user is not None else audit.SYSTEM
 
 
 @dataclass(frozen=True)
@@ -299,25 +298,6 @@ def start_process(
 
 
 # ---------------------------------------------------------------- tasks ------------
-_TASK = select(HumanTask).where(HumanTask.id == bindparam("id"))
-_TASK_FOR_UPDATE = _TASK.with_for_update().execution_options(populate_existing=True)
-
-
-def get_task(session: Session, task_id: int, *, for_update: bool = False) -> HumanTask:
-    if for_update:
-        task = session.scalars(_TASK_FOR_UPDATE, {"id": task_id}).one_or_none()
-    else:
-        task = session.get(HumanTask, task_id)  # may come from the identity map
-    if task is None:
-        raise NotFound("No such task.", code="task_not_found")
-    return task
-
-
-def require_open(task: HumanTask) -> None:
-    if task.status != "open":
-        raise Conflict(f"This task is already {task.status}.", code="task_closed")
-
-
 def complete_task(
     session: Session,
     *,

@@ -150,3 +150,14 @@ def test_no_import_hides_inside_a_function_to_dodge_a_cycle(package):
         if in_function and name.startswith("engine")
     ]
     assert hidden == []
+
+
+@pytest.mark.parametrize("package", ["inbox", "timers"])
+def test_the_core_uses_the_inbox_and_timers_never_the_reverse(package):
+    back = [
+        (path.name, name)
+        for path in (ROOT / "engine" / package).glob("*.py")
+        for name, _ in _imports(path)
+        if name.startswith("engine.instances") or name == "engine.instances"
+    ]
+    assert back == []
