@@ -12,7 +12,8 @@ from engine.clock import Clock
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.inbox import permissions
 from engine.inbox.models import HumanTask
-from engine.inbox.tasks import get_task, require_open
+from engine.inbox.permissions import require_open
+from engine.inbox.tasks import get_task
 
 
 def _audit(

@@ -1,4 +1,5 @@
-"""Reading one human task row: what the inbox's commands and the instance commands share.
+"""Reading one human task row: what the inbox's commands and the instance commands share
+(whether it can still be worked is engine.inbox.permissions.require_open).
 
 Kept here, with the projection's model, so that engine/instances uses the inbox and the inbox
 never needs engine/instances (no cycle between the two packages)."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, NotFound
+from engine.errors import NotFound
 from engine.inbox.models import HumanTask
 
 _TASK = select(HumanTask).where(HumanTask.id == bindparam("id"))
@@ -23,8 +24,3 @@ def get_task(session: Session, task_id: int, *, for_update: bool = False) -> Hum
     if task is None:
         raise NotFound("No such task.", code="task_not_found")
     return task
-
-
-def require_open(task: HumanTask) -> None:
-    if task.status != "open":
-        raise Conflict(f"This task is already {task.status}.", code="task_closed")

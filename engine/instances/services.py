@@ -26,9 +26,8 @@ from engine.definitions.models import ProcessDefinition
 from engine.errors import Conflict, Invalid, NotFound
 from engine.forms import validate
 from engine.inbox.models import HumanTask
-from engine.inbox.permissions import require_can_work
-from engine.inbox.tasks import get_task as get_task  # re-exported: callers import it from here
-from engine.inbox.tasks import require_open
+from engine.inbox.permissions import require_can_work, require_open
+from engine.inbox.tasks import get_task as get_task  # re-exported: callers import it here
 from engine.instances import projections
 from engine.instances.live import LIVE
 from engine.instances.models import ProcessInstance
