@@ -10,7 +10,7 @@ from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, event, insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     ORMExecuteState,
@@ -162,13 +162,14 @@ def record(
 
 
 def _watch(session: Session) -> None:
-    """Hooks on this one session (never the Session class): its unit of work appends the
-    rows before commit; reads of audit_events see them first; a rolled-back savepoint takes
-    its own rows with it."""
+    """Through this session's unit of work (engine.uow), never a listener on the Session
+    class: the unit of work appends the rows before it commits; reads of audit_events see
+    them first; a rolled-back savepoint takes its own rows with it."""
     session.info[_WATCHED] = True
-    UnitOfWork.of(session).before_commit(append_pending)
-    event.listen(session, "do_orm_execute", _write_before_reads)
-    event.listen(session, "after_transaction_end", _transaction_ended)
+    unit = UnitOfWork.of(session)
+    unit.before_commit(append_pending)
+    unit.on_execute(_write_before_reads)
+    unit.on_transaction_end(_transaction_ended)
 
 
 def _innermost(session: Session) -> SessionTransaction | None:

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine import accounts, audit, cases, instances
 from engine.accounts.models import User
 from engine.clock import FrozenClock
 from engine.db import make_engine
 from engine.errors import Conflict
-from engine.uow import UnitOfWork
+from engine.uow import UnitOfWork, UnitOfWorkSession
 from tests.conftest import BACKEND
 from tests.factories import client_payload
 
@@ -236,3 +236,32 @@ def test_other_database_errors_are_not_passed_off_as_conflicts(committed):
     with pytest.raises(DBAPIError) as caught, UnitOfWork(committed) as uow:
         uow.session.execute(text("SELECT * FROM no_such_table"))
     assert not isinstance(caught.value, Conflict)
+
+
+def test_no_listener_is_registered_on_sqlalchemys_session_class():
+    plain = Session()
+    hooked = [
+        name
+        for name in (
+            "before_commit",
+            "after_commit",
+            "after_rollback",
+            "do_orm_execute",
+            "after_transaction_end",
+        )
+        if getattr(plain.dispatch, name)
+    ]
+    assert hooked == []
+    assert UnitOfWorkSession().dispatch.before_commit  # ours carries the unit of work's hooks
+
+
+def test_a_plain_session_opened_without_a_unit_of_work_still_appends_its_audit_rows(db_engine):
+    plain = sessionmaker(bind=db_engine, expire_on_commit=False)  # not engine.db's kind
+    try:
+        with plain.begin() as s:
+            audit.record(s, audit.AuditTag.CASE_VIEWED, actor=audit.SYSTEM, at=T0, case_id=92)
+        with plain() as s:
+            assert [e.case_id for e in audit.events_for_case(s, 92)] == [92]
+    finally:
+        with db_engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_events WHERE case_id = 92"))
