@@ -36,6 +36,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import events
+from engine.clock import Clock, SystemClock
 from engine.errors import Conflict
 from engine.events import REGISTRY, UNIT_OF_WORK, Event, Registry
 
@@ -89,10 +91,12 @@ class UnitOfWork:
         self,
         sessions: Callable[[], Session] | None = None,
         *,
+        clock: Clock | None = None,
         registry: Registry | None = None,
     ) -> None:
         self._sessions = sessions
         self._session: Session | None = None
+        self.clock = clock or SystemClock()  # the command's clock, for callers that want one
         self.registry = registry or REGISTRY
         self.events: list[Event] = []
         self._before_commit_work: list[Work] = []
@@ -126,6 +130,10 @@ class UnitOfWork:
                 event.listen(session, name, hook)
 
     # -- what commands add ------------------------------------------------------------
+    def emit(self, ev: Event) -> list[Any]:
+        """engine.events.emit on this unit of work's session."""
+        return events.emit(self.session, ev)
+
     def record(self, ev: Event) -> None:
         """Keep an emitted event (engine.events.emit calls this) for the after-commit hooks."""
         self.events.append(ev)

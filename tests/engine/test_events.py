@@ -41,6 +41,14 @@ def test_a_subscriber_writes_in_the_commands_transaction_and_commits_with_it(com
     assert _users_named(committed, "subscriber_1") == 1
 
 
+def test_a_unit_of_work_emits_to_its_own_registry(committed):
+    registry = Registry()
+    registry.subscribe(CaseFlagChanged, _writes_a_user)
+    with UnitOfWork(committed, registry=registry) as uow:
+        assert uow.emit(FLAGGED) == ["subscriber_1"]
+        assert uow.events == [FLAGGED]
+
+
 def test_a_failed_command_rolls_its_subscribers_writes_back(committed):
     registry = Registry()
     registry.subscribe(CaseFlagChanged, _writes_a_user)
