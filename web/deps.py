@@ -36,7 +36,7 @@ def sessions() -> sessionmaker[Session]:
 def transaction() -> Iterator[Session]:
     """One request = one unit of work (engine.uow): commits on success, rolls back on any
     error, and turns every database conflict into engine.errors.Conflict (409)."""
-    with UnitOfWork(deps().sessions) as uow:
+    with UnitOfWork(deps().sessions, clock=deps().clock) as uow:
         yield uow.session
 
 
