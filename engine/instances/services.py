@@ -50,6 +50,8 @@ def script_engine() -> Any:
 class CommandResult:
     instance: ProcessInstance
     created_tasks: list[HumanTask] = field(default_factory=list)
+    # The task a completion completed (so its caller need not read it again).
+    task: HumanTask | None = None
 
 
 # ---------------------------------------------------------------- load / save ------
@@ -363,7 +365,7 @@ def complete_task(
     )
     created += _created_by(events.emit(session, completed))
     created += _finished(session, instance, actor_id=actor.id, now=now, site=site)
-    return CommandResult(instance, created)
+    return CommandResult(instance, created, task=task)
 
 
 def _ready(wf: Any, spiff_task_id: str) -> runtime.ReadyTask | None:
