@@ -25,6 +25,7 @@ on that one instance, so its commits append audit rows and publish after-commit 
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -202,12 +203,12 @@ class UnitOfWork:
 
     def _committed(self, session: Session) -> None:
         work, self._after_commit = self._after_commit, []
-        events, self.events = self.events, []
+        emitted, self.events = self.events, []
         for item in work:
             self._run_quietly(item)
-        if events:
+        if emitted:
             for hook in self.registry.committed_hooks():
-                self._run_quietly(lambda hook=hook: hook(events))  # type: ignore[misc]
+                self._run_quietly(functools.partial(hook, emitted))
 
     def _rolled_back(self, session: Session) -> None:
         # A rolled-back savepoint also lands here: its work named state that was never stored
