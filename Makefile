@@ -7,6 +7,7 @@ ASSETS := web/static/vendor/.stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run test test-sqlite test-postgres lint format bench bench-quick clean
@@ -26,9 +27,9 @@ $(ASSETS): web/package.json web/package-lock.json scripts/build_assets.sh
 
 setup: $(STAMP) $(ASSETS) ## create .venv, install packages and static assets
 
-run: setup ## set up, create the schema, deploy diagrams, seed demo data and serve on http://127.0.0.1:5000
+run: setup ## set up, create the schema, deploy diagrams, seed demo data and serve (gunicorn) on http://127.0.0.1:5000
 	$(BIN)/carebridge init --demo
-	$(BIN)/carebridge serve --host $(HOST) --port $(PORT)
+	$(BIN)/carebridge serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: setup lint ## set up and run the whole suite on SQLite, then on PostgreSQL when it answers
 	CAREBRIDGE_TEST_DATABASE=sqlite $(BIN)/pytest

@@ -6,16 +6,27 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
-from engine import accounts, audit, definitions, instances, notifications, schema
+from cli import server
+from cli.rota import import_csv
+from engine import accounts, alarms, audit, definitions, instances, notifications, schema
+from engine import demo as demo_data
 from engine.calendar import Site
 from engine.clock import SystemClock
 from engine.db import make_engine, make_sessionmaker
 from engine.settings import Settings, load_settings
+from engine.uow import UnitOfWork
+from engine.wiring import wire
 from engine.workflow.parsing import DeploymentInvalid
+from scheduler import AlertJobs, EscalationRunner, NotificationSender, TimerRunner
+from scheduler.channels import from_settings
+from web import create_app
 
 
 class Env:
@@ -35,6 +46,12 @@ class Env:
     def sessions(self):  # type: ignore[no-untyped-def]
         return make_sessionmaker(self.engine)
 
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One CLI command = one unit of work (engine.uow)."""
+        with UnitOfWork(self.sessions) as uow:
+            yield uow.session
+
     @property
     def site(self) -> Site:
         return self.settings.site
@@ -45,9 +62,6 @@ pass_env = click.make_pass_decorator(Env)
 
 def _alert_jobs(env: Env):  # type: ignore[no-untyped-def]
     """The escalation ladder and the outbox sender, run by every scheduler process."""
-    from scheduler import AlertJobs, EscalationRunner, NotificationSender
-    from scheduler.channels import from_settings
-
     sender = NotificationSender(
         env.sessions, from_settings(env.settings), max_attempts=env.settings.notify_max_attempts
     )
@@ -63,6 +77,7 @@ def main(ctx: click.Context) -> None:
     )
     # SpiffWorkflow logs every task state change at INFO: far too chatty for an operator.
     logging.getLogger("spiff").setLevel(logging.WARNING)
+    wire()  # feature modules subscribe to the engine's events before any command runs
     try:
         settings = load_settings()
     except ValueError as exc:  # a bad setting or site calendar line: say which, then stop
@@ -79,7 +94,7 @@ def _print_problems(exc: DeploymentInvalid) -> None:
 
 def _deploy_shipped(env: Env) -> None:
     s = env.settings
-    with env.sessions.begin() as session:
+    with env.transaction() as session:
         results = definitions.deploy_directory(
             session, s.processes_dir, s.forms_dir, now=SystemClock().now()
         )
@@ -103,13 +118,11 @@ def init(env: Env, demo: bool) -> None:
     except DeploymentInvalid as exc:
         _print_problems(exc)
         sys.exit(1)
-    with env.sessions.begin() as session:
+    with env.transaction() as session:
         accounts.ensure_roles(session)
     if demo:
-        from engine import demo as demo_data
-
         click.echo("[3/3] seeding demo users and clients")
-        with env.sessions.begin() as session:
+        with env.transaction() as session:
             report = demo_data.seed(
                 session,
                 password=env.settings.demo_password,
@@ -143,7 +156,7 @@ def deploy(env: Env, paths: tuple[Path, ...], forms_dir: Path | None) -> None:
     forms_dir = forms_dir or env.settings.forms_dir
     library = definitions.read_diagrams(env.settings.processes_dir)
     try:
-        with env.sessions.begin() as session:
+        with env.transaction() as session:
             results = definitions.deploy(
                 session,
                 files,
@@ -166,28 +179,40 @@ def deploy(env: Env, paths: tuple[Path, ...], forms_dir: Path | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Gunicorn worker processes.",
+)
+@click.option("--dev", is_flag=True, help="Werkzeug's development server, one process.")
 @pass_env
-def serve(env: Env, host: str, port: int) -> None:
-    """Serve the web app, with the embedded timer scheduler unless CAREBRIDGE_SCHEDULER=off."""
-    from web import create_app
+def serve(env: Env, host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the web app (gunicorn), with the embedded timer scheduler in one process of its
+    own unless CAREBRIDGE_SCHEDULER=off."""
+    embedded = env.settings.scheduler == "embedded"
+    if dev:
+        _serve_dev(env, host, port, embedded=embedded)
+        return
+    app = create_app(env.settings)
+    click.echo(f"CareBridge on http://{host}:{port}/ ({workers} workers)")
+    _echo_demo_logins(env)
+    server.run(app, host=host, port=port, workers=workers, embedded_scheduler=embedded)
 
+
+def _serve_dev(env: Env, host: str, port: int, *, embedded: bool) -> None:
+    """Werkzeug in one process, the scheduler in a thread of it (nudged after each command)."""
     runner = None
     alerts = None
-    if env.settings.scheduler == "embedded":
-        from scheduler import TimerRunner
-
+    if embedded:
         runner = TimerRunner(env.sessions, site=env.site, lease_s=env.settings.timer_lease_s)
         runner.start()
         alerts = _alert_jobs(env)
         alerts.start()
     app = create_app(env.settings, after_commit=runner.nudge if runner else None)
-    click.echo(f"CareBridge on http://{host}:{port}/")
-    from engine import demo as demo_data
-
-    if demo_data.PASSWORD_FILE.exists() or env.settings.demo_password:
-        password = env.settings.demo_password or demo_data.PASSWORD_FILE.read_text().strip()
-        users = ", ".join(u[0] for u in demo_data.DEMO_USERS)
-        click.echo(f"Demo logins: {users} — password: {password}")
+    click.echo(f"CareBridge (development server) on http://{host}:{port}/")
+    _echo_demo_logins(env)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
@@ -197,13 +222,18 @@ def serve(env: Env, host: str, port: int) -> None:
             alerts.stop()
 
 
+def _echo_demo_logins(env: Env) -> None:
+    if demo_data.PASSWORD_FILE.exists() or env.settings.demo_password:
+        password = env.settings.demo_password or demo_data.PASSWORD_FILE.read_text().strip()
+        users = ", ".join(u[0] for u in demo_data.DEMO_USERS)
+        click.echo(f"Demo logins: {users} — password: {password}")
+
+
 @main.command("scheduler")
 @click.option("--sweep", default=15.0, show_default=True, help="Safety sweep interval, seconds.")
 @pass_env
 def scheduler_cmd(env: Env, sweep: float) -> None:
     """Run the timer runner alone (run several for scale-out)."""
-    from scheduler import TimerRunner
-
     runner = TimerRunner(
         env.sessions, site=env.site, lease_s=env.settings.timer_lease_s, sweep_s=sweep
     )
@@ -231,7 +261,7 @@ def token() -> None:
 def token_create(env: Env, username: str, name: str) -> None:
     """Print a new API token for USERNAME."""
     clock = SystemClock()
-    with env.sessions.begin() as session:
+    with env.transaction() as session:
         try:
             user = accounts.get_user(session, username)
         except Exception as exc:
@@ -252,9 +282,7 @@ def token_create(env: Env, username: str, name: str) -> None:
 @pass_env
 def demo(env: Env) -> None:
     """Push the demo clients through the pathway, printing each step and who holds it."""
-    from engine import demo as demo_data
-
-    with env.sessions.begin() as session:
+    with env.transaction() as session:
         ok = demo_data.run_demo(session, clock=SystemClock(), site=env.site, echo=click.echo)
     if not ok:
         sys.exit(1)
@@ -264,11 +292,8 @@ def demo(env: Env) -> None:
 @pass_env
 def rebuild_projections(env: Env) -> None:
     """Re-derive the inbox and timer rows of every live instance from its stored state."""
-    from engine import alarms
-    from engine.instances.services import rebuild_projections as rebuild
-
-    with env.sessions.begin() as session:
-        count = rebuild(session, clock=SystemClock(), site=env.site)
+    with env.transaction() as session:
+        count = instances.rebuild_projections(session, clock=SystemClock(), site=env.site)
         resumed = alarms.resume(session, now=SystemClock().now())
     click.echo(f"projections rebuilt for {count} live instance(s)")
     click.echo(f"escalation resumed for {resumed} unacknowledged stat task(s)")
@@ -285,8 +310,6 @@ def oncall_group() -> None:
 def oncall_import(env: Env, file: Path) -> None:
     """Import shifts from a CSV with the header role,username,starts_at,ends_at (times in
     ISO 8601 with their offset). All or nothing: any bad line and nothing is imported."""
-    from cli.rota import import_csv
-
     import_csv(env, file)
 
 
@@ -299,7 +322,7 @@ def audit_group() -> None:
 @pass_env
 def audit_verify(env: Env) -> None:
     """Recompute the audit hash chain; exits non-zero when a row was altered."""
-    with env.sessions.begin() as session:
+    with env.transaction() as session:
         report = audit.verify_chain(session)
     if report.ok:
         click.echo(f"audit chain intact: {report.checked} rows")

@@ -413,7 +413,7 @@ def _fire_due_timers(
 ) -> None:
     """Work made overdue by back-dating has timers already due: fire them as the scheduler would."""
     for timer_id in timers.claim_due_timers(session, owner="demo", now=clock.now()):
-        if timers.fire(session, timer_id=timer_id, clock=clock, site=site):
+        if instances.fire_timer(session, timer_id=timer_id, clock=clock, site=site):
             echo(f"  timer {timer_id} fired (overdue work escalated)")
 
 

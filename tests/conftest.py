@@ -28,6 +28,8 @@ from engine.calendar import Site
 from engine.clock import FrozenClock
 from engine.db import Base, make_engine
 from engine.settings import ROOT
+from engine.uow import UnitOfWorkSession
+from engine.wiring import wire
 from tests import factories
 
 BACKEND = os.environ.get("CAREBRIDGE_TEST_DATABASE", "sqlite")
@@ -38,6 +40,11 @@ PG_URL = os.environ.get(
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"carebridge database backend: {BACKEND}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The feature modules subscribe to the core's events once, as every program's start does.
+    wire()
 
 
 def _postgres_engine() -> Iterator[Engine]:
@@ -85,7 +92,7 @@ def db_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 def session(db_engine: Engine) -> Iterator[Session]:
     connection = db_engine.connect()
     outer = connection.begin()
-    session = Session(
+    session = UnitOfWorkSession(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     factories.bind(session)
@@ -101,7 +108,7 @@ def session(db_engine: Engine) -> Iterator[Session]:
 def committed(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
     """For tests that need real commits seen by other connections (races, crashes). Everything
     but the deployed definitions and roles is deleted afterwards."""
-    sessions = sessionmaker(bind=db_engine, expire_on_commit=False)
+    sessions = sessionmaker(bind=db_engine, expire_on_commit=False, class_=UnitOfWorkSession)
     yield sessions
     keep = {"process_definitions", "roles", "alembic_version"}
     with db_engine.begin() as conn:
@@ -135,7 +142,10 @@ def app(session: Session, clock: FrozenClock):  # type: ignore[no-untyped-def]
     from web import create_app
 
     sessions = sessionmaker(
-        bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=session.connection(),
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        class_=UnitOfWorkSession,
     )
     settings = load_settings(database_url="sqlite://", secret_key="test-secret", testing=True)
     return create_app(

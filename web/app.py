@@ -14,6 +14,7 @@ from engine import instances, notifications
 from engine.clock import Clock, SystemClock
 from engine.db import make_sessionmaker
 from engine.settings import Settings, load_settings
+from engine.wiring import wire
 from web import auth, errors
 from web.deps import Deps
 
@@ -27,6 +28,7 @@ def create_app(
     config: dict[str, Any] | None = None,
 ) -> Flask:
     settings = settings or load_settings()
+    wire()  # feature modules subscribe to the engine's events (idempotent)
     instances.configure_live_workflows(settings.live_workflows)
     notifications.configure_from(settings)
     app = Flask(__name__, static_folder="static", template_folder="templates")

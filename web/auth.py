@@ -57,7 +57,7 @@ class Principal(UserMixin):
 
 
 def _load(user_id: int) -> User | None:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         user = session.get(User, user_id)
         if user is None:
             return None
@@ -87,7 +87,7 @@ def init_app(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             user = accounts.user_for_token(session, header[7:].strip(), now=deps.clock().now())
             if user is None:
                 return None

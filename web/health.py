@@ -13,6 +13,7 @@ from flask.blueprints import BlueprintSetupState
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine import tasks_view
+from engine.errors import Conflict
 from web import deps, metrics
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,9 @@ def _install_metrics(state: BlueprintSetupState) -> None:
 @bp.get("/healthz")
 def healthz() -> Any:
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             tasks_view.database_ok(session)
-    except SQLAlchemyError:
+    except (SQLAlchemyError, Conflict):  # Conflict: locked past the busy timeout
         log.exception("healthz: the database did not answer")
         return {"status": "error", "database": "unavailable"}, 503
     return {"status": "ok", "database": "ok"}

@@ -26,6 +26,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine import notifications, tasks_view, timers
+from engine.errors import Conflict
+from engine.uow import UnitOfWork
 from web.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -54,12 +56,12 @@ class WorkGauges(Collector):
         )
         try:
             now = self._deps.clock.now()
-            with self._deps.sessions.begin() as session:
-                by_role = tasks_view.open_tasks_by_role(session)
-                overdue = tasks_view.overdue_count(session, now=now)
-                lag = timers.timer_lag_seconds(session, now=now)
-                alerts = notifications.status_counts(session)
-        except SQLAlchemyError:
+            with UnitOfWork(self._deps.sessions) as uow:
+                by_role = tasks_view.open_tasks_by_role(uow.session)
+                overdue = tasks_view.overdue_count(uow.session, now=now)
+                lag = timers.timer_lag_seconds(uow.session, now=now)
+                alerts = notifications.status_counts(uow.session)
+        except (SQLAlchemyError, Conflict):
             log.exception("metrics: the database did not answer")
             up.add_metric([], 0)
             yield up

@@ -10,7 +10,7 @@ from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, event, insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     ORMExecuteState,
@@ -19,14 +19,18 @@ from sqlalchemy.orm import (
     SessionTransactionOrigin,
 )
 
+from engine.accounts.models import User
 from engine.audit.models import AuditEvent
+from engine.uow import UnitOfWork
 
 GENESIS = "0" * 64
 # Any constant: serializes appends to the chain on PostgreSQL (an advisory lock's key).
 _PG_AUDIT_LOCK = 868635385198
-# session.info keys: this transaction's last written hash, and its recorded, unwritten events.
+# session.info keys: this transaction's last written hash, its recorded, unwritten events, and
+# whether this session's hooks are in place.
 _HEAD = "carebridge.audit_head"
 _PENDING = "carebridge.audit_pending"
+_WATCHED = "carebridge.audit_watched"
 # PostgreSQL appends in one round trip: the lock, then one INSERT per event that reads the head
 # and hashes in SQL (sha256 over prev_hash + the canonical body, exactly as _digest does). Sent
 # as one simple query, so each statement takes its snapshot after the one before it: the head
@@ -101,6 +105,11 @@ class Actor:
 SYSTEM = Actor(None, "system")
 
 
+def actor_of(user: User | None) -> Actor:
+    """Who an audit row names: the user, or the system when no one acted."""
+    return Actor(user.id, user.username) if user is not None else SYSTEM
+
+
 def _body(fields: dict[str, Any]) -> str:
     """The canonical text of an event's hashed fields (ASCII: json escapes the rest)."""
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
@@ -140,10 +149,11 @@ def record(
 ) -> None:
     """Append one event to this transaction. Details hold ids and field names, never note text.
 
-    The row is written when the transaction commits, or earlier when the session is asked
-    something about audit_events (see _write_before_reads): appending links every row of the
-    transaction to the chain at once, and takes the chain's lock as the last thing before
-    commit, so writers wait for each other only that long."""
+    The row is written by the session's unit of work as the last thing before it commits
+    (engine.uow), or earlier when the session is asked something about audit_events (see
+    _write_before_reads): appending links every row of the transaction to the chain at once,
+    and takes the chain's lock as the last thing before commit, so writers wait for each other
+    only that long."""
     if at.tzinfo is None:
         raise ValueError("audit times must be timezone-aware")
     row = {
@@ -161,7 +171,20 @@ def record(
     }
     if session.get_transaction() is None:
         session.connection()  # begin now: a rollback must take this event with it
+    if _WATCHED not in session.info:
+        _watch(session)
     session.info.setdefault(_PENDING, []).append((_innermost(session), row))
+
+
+def _watch(session: Session) -> None:
+    """Through this session's unit of work (engine.uow), never a listener on the Session
+    class: the unit of work appends the rows before it commits; reads of audit_events see
+    them first; a rolled-back savepoint takes its own rows with it."""
+    session.info[_WATCHED] = True
+    unit = UnitOfWork.of(session)
+    unit.before_commit(append_pending)
+    unit.on_execute(_write_before_reads)
+    unit.on_transaction_end(_transaction_ended)
 
 
 def _innermost(session: Session) -> SessionTransaction | None:
@@ -218,11 +241,10 @@ def _pg_append(conn: Connection, rows: list[dict[str, Any]]) -> None:
         cursor.close()
 
 
-def _write_before_commit(session: Session) -> None:
+def append_pending(session: Session) -> None:
+    """Append this transaction's recorded events to the chain (the unit of work calls this
+    after its final flush, as the last writes before COMMIT)."""
     if session.info.get(_PENDING):
-        # Everything else first: the chain lock is then the last lock the transaction takes,
-        # so no one holding it ever waits for a row lock.
-        session.flush()
         _write_pending(session)
 
 
@@ -251,11 +273,6 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
     pending = session.info.get(_PENDING)
     if pending:
         pending[:] = [(t, row) for t, row in pending if t is not transaction]
-
-
-event.listen(Session, "before_commit", _write_before_commit)
-event.listen(Session, "do_orm_execute", _write_before_reads)
-event.listen(Session, "after_transaction_end", _transaction_ended)
 
 
 @dataclass(frozen=True)

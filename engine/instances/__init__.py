@@ -1,15 +1,18 @@
+from engine.audit import actor_of
+from engine.inbox.tasks import get_task
 from engine.instances.live import LIVE
 from engine.instances.models import ProcessInstance
 from engine.instances.services import (
     CommandResult,
     InstanceView,
-    actor_of,
     complete_task,
     deliver_message,
     describe_instance,
     fire_timer,
     get_instance,
-    get_task,
+    push_live_data,
+    rebuild_projections,
+    start_by_message,
     start_process,
 )
 
@@ -31,5 +34,8 @@ __all__ = [
     "fire_timer",
     "get_instance",
     "get_task",
+    "push_live_data",
+    "rebuild_projections",
+    "start_by_message",
     "start_process",
 ]

@@ -39,9 +39,8 @@ def require_roles(*roles: str) -> None:
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """One request = one transaction; commits on success, rolls back on any error. (A version
-    conflict surfacing only at commit is mapped to 409 for every route in web/errors.py.)"""
-    with deps.sessions().begin() as session:
+    """One request = one unit of work (web.deps.transaction)."""
+    with deps.transaction() as session:
         yield session
 
 

@@ -20,7 +20,7 @@ MAX_FILES = 20
 
 
 def _listing() -> tuple[list[dict[str, Any]], dict[int, str]]:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         rows = definitions.list_definitions(session)
         names = tasks_view.usernames(
             session, [r.definition.deployed_by_id for r in rows], display=True
@@ -103,7 +103,7 @@ def deploy() -> Any:
     library = _library(read_diagrams(settings.processes_dir), diagrams)
     all_forms = {**read_forms(settings.forms_dir), **forms}
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             results = definitions.deploy(
                 session,
                 diagrams,
@@ -158,7 +158,7 @@ def _invalid(exc: DeploymentInvalid, diagrams: dict[str, bytes]) -> tuple[str, i
 @login_required
 @require_roles("admin")
 def process_version(definition_id: int) -> str:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         name, xml, definition = pages_view.definition_xml(session, definition_id)
         deployer = tasks_view.usernames(session, [definition.deployed_by_id], display=True)
         outline = pages_view.outlines(definition.files).get(definition.process_key)
@@ -176,7 +176,7 @@ def process_version(definition_id: int) -> str:
 @login_required
 @require_roles("admin")
 def download(definition_id: int) -> Response:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         _, xml, definition = pages_view.definition_xml(session, definition_id)
         filename = f"{definition.process_key}-v{definition.version}.bpmn"
     return Response(

@@ -104,7 +104,7 @@ ACTION_LABELS = {
 def case_list() -> str:
     name = request.args.get("q", "").strip()[:120]
     status = request.args.get("status", "").strip()
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         rows = pages_view.find_cases(
             session, actor=g.user, clock=deps.clock(), name=name or None, status=status or None
         )
@@ -136,7 +136,7 @@ def open_case() -> Any:
     values["reason"] = request.form.get("reason", "").strip()
     client = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("client.") and v}
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             case, started = cases.open_case(
                 session,
                 client=client,
@@ -223,7 +223,7 @@ def _instrument_title(key: str) -> str:
 @bp.get("/cases/<int:case_id>")
 @login_required
 def case(case_id: int) -> str:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         overview = pages_view.case_overview(
             session, case_id=case_id, actor=g.user, clock=deps.clock()
         )
@@ -272,7 +272,7 @@ def set_do_not_contact(case_id: int) -> Response:
     a reason). The engine withdraws outreach and plans safe contact in the same transaction."""
     value = request.form.get("value") == "set"
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             change = case_flags.set_flag(
                 session,
                 case_id=case_id,
@@ -310,7 +310,7 @@ def _first_detail(exc: CareBridgeError) -> str:
 @login_required
 def instance_diagram(instance_id: int) -> Response:
     """The pathway's diagram(s) and which elements are completed, active or waiting."""
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         view = pages_view.instance_for_diagram(
             session, instance_id=instance_id, actor=g.user, clock=deps.clock()
         )

@@ -28,7 +28,7 @@ def login_post() -> str | object:
     password = request.form.get("password", "")[: MAX_FIELD * 5]
     target = safe_next(request.form.get("next"), url_for("pages.inbox"))
     now = deps.clock().now()
-    with deps.sessions().begin() as db:
+    with deps.transaction() as db:
         user = accounts.authenticate(db, username, password) if username and password else None
         if user is None:
             audit.record(

@@ -20,7 +20,7 @@ from web.pages.instructions import render_instructions
 
 
 def _detail(task_id: int, *, record_view: bool) -> tasks_view.TaskDetail:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         return tasks_view.view_task(
             session, task_id=task_id, actor=g.user, clock=deps.clock(), record_view=record_view
         )
@@ -106,7 +106,7 @@ def complete(task_id: int) -> Any:
     values.pop("csrf_token", None)
     parsed = formrender.Parsed({}, {})
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             detail = tasks_view.view_task(
                 session, task_id=task_id, actor=g.user, clock=deps.clock(), record_view=False
             )
@@ -173,7 +173,7 @@ def _act(action: str, task_id: int, **kwargs: Any) -> tuple[str, str | None, str
         "assign": inbox.assign_task,
         "acknowledge": alarms.acknowledge,
     }
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         task = command[action](session, task_id=task_id, actor=g.user, clock=deps.clock(), **kwargs)
         holder = tasks_view.usernames(session, [task.assignee_id], display=True).get(
             task.assignee_id or 0

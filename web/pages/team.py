@@ -21,7 +21,7 @@ from web.pages.common import CLINICAL_ROLES
 @require_roles(*CLINICAL_ROLES, "admin")
 def break_glass(case_id: int) -> Any:
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             access.break_glass(
                 session,
                 case_id=case_id,
@@ -42,7 +42,7 @@ def break_glass(case_id: int) -> Any:
 def add_team_member(case_id: int) -> Any:
     form = request.form
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             team.add_to_team(
                 session,
                 case=cases.get_case(session, case_id),
@@ -65,7 +65,7 @@ def add_team_member(case_id: int) -> Any:
 @bp.post("/cases/<int:case_id>/team/<int:member_id>/remove")
 @login_required
 def remove_team_member(case_id: int, member_id: int) -> Any:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         team.remove_from_team(
             session,
             case=cases.get_case(session, case_id),
