@@ -6,14 +6,14 @@ the transaction."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -96,28 +96,39 @@ def summarize_task(session: Session, task: HumanTask) -> TaskSummary:
 _JINJA = ImmutableSandboxedEnvironment(autoescape=True, undefined=ChainableUndefined)
 
 
-@functools.lru_cache(maxsize=8)  # one environment per finalize function
-def _environment(finalize: Callable[[Any], Any] | None) -> SandboxedEnvironment:
-    return _JINJA if finalize is None else _JINJA.overlay(finalize=finalize)
+_MARKER_CHARS = str.maketrans("", "", "\ue000\ue001")
+
+
+def _fencing(fence: tuple[str, str]) -> Callable[[Any], Any]:
+    start, end = Markup(fence[0]), Markup(fence[1])  # noqa: S704 - our own marker text
+
+    def finalize(value: Any) -> Markup:
+        # The value's own marker characters go first, so it can never close its fence early.
+        text = "" if value is None else str(value)
+        return start + escape(text.translate(_MARKER_CHARS)) + end
+
+    return finalize
 
 
 def render_instructions(
     template: str | None,
     data: Mapping[str, Any],
     *,
-    finalize: Callable[[Any], Any] | None = None,
+    fence: tuple[str, str] | None = None,
 ) -> str | None:
     """Render a task's `instructionsForEndUser` (Markdown with Jinja) from its task data.
 
     Sandboxed: a template cannot reach Python internals. Autoescaped: a value typed into an
     earlier form ("<script>") comes out as text, never as markup, whatever renders the
     Markdown later. A template that fails to render is shown as written rather than hiding
-    the instructions. `finalize` sees every value the template prints, after the sandbox and
-    before escaping (the HTML page fences values off from its Markdown with it)."""
+    the instructions. With `fence` (start, end), every value the template prints comes out
+    escaped between those two strings, with the private-use characters U+E000/U+E001 removed
+    from it (the HTML page fences values off from its Markdown with them)."""
     if not template:
         return None
+    env = _JINJA if fence is None else _JINJA.overlay(finalize=_fencing(fence))
     try:
-        text = str(_environment(finalize).from_string(template).render(dict(data)))
+        text = str(env.from_string(template).render(dict(data)))
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError):
         # Syntax errors, sandbox refusals and type mistakes in the template all land here.
         return template

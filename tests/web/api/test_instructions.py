@@ -48,9 +48,10 @@ def test_a_template_cannot_change_the_task_data():
     assert data == {"items": [1]}
 
 
-def test_finalize_sees_each_printed_value():
-    text = render_instructions("{{ a }} and {{ b }}", {"a": 1, "b": "<x>"}, finalize=repr)
-    assert text == "1 and &#39;&lt;x&gt;&#39;"
+def test_a_fence_wraps_each_printed_value_escaped_and_without_markers():
+    fence = ("[[", "]]")
+    text = render_instructions("{{ a }} and {{ b }}", {"a": 1, "b": "<x\ue000>"}, fence=fence)
+    assert text == "[[1]] and [[&lt;x&gt;]]"
 
 
 def test_no_template_means_no_instructions():
