@@ -1,9 +1,12 @@
-from engine.audit.models import AuditEvent
+from engine.audit.anchors import append_anchor, check_anchor, latest_anchor, make_anchor
+from engine.audit.models import AuditEvent, AuditHead
 from engine.audit.services import (
     SYSTEM,
     Actor,
+    AuditKeyMissing,
     AuditTag,
     ChainReport,
+    configure_key,
     events_for_case,
     record,
     verify_chain,
@@ -13,9 +16,16 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "AuditEvent",
+    "AuditHead",
+    "AuditKeyMissing",
     "AuditTag",
     "ChainReport",
+    "append_anchor",
+    "check_anchor",
+    "configure_key",
     "events_for_case",
+    "latest_anchor",
+    "make_anchor",
     "record",
     "verify_chain",
 ]

@@ -124,9 +124,12 @@ class SandboxPool:
     def configure(self, *, size: int, memory_mb: int) -> None:
         if size < 1 or memory_mb < 64:
             raise ValueError("a sandbox pool needs at least 1 worker and 64 MB per worker")
+        memory_bytes = memory_mb * 1024 * 1024
         with self._cond:
+            if getattr(self, "memory_bytes", None) == memory_bytes and self.size == size:
+                return
             self.size = size
-            self.memory_bytes = memory_mb * 1024 * 1024
+            self.memory_bytes = memory_bytes
         self.shutdown()  # idle workers started with other limits go
 
     def call(self, request: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
@@ -149,6 +152,8 @@ class SandboxPool:
                 while self._idle:
                     worker = self._idle.pop()
                     if worker.alive():
+                        if not self._idle:
+                            self._warm_spare()
                         return worker
                     self._count -= 1
                     worker.kill()
@@ -174,7 +179,32 @@ class SandboxPool:
             else:
                 self._count -= 1
                 self.killed += 0 if healthy else 1
+                if not self._idle:
+                    self._warm_spare()
             self._cond.notify()
+
+    def _warm_spare(self) -> None:
+        """Start one worker in the background when none is idle, so the next command (often a
+        concurrent one, while another script is stuck) does not pay the ~0.1 s start. Called
+        with the lock held."""
+        if self._count >= self.size:
+            return
+        self._count += 1
+        memory = self.memory_bytes
+
+        def start() -> None:
+            try:
+                worker = _Worker(memory)
+            except BaseException:
+                with self._cond:
+                    self._count -= 1
+                    self._cond.notify()
+                return
+            with self._cond:
+                self._idle.append(worker)
+                self._cond.notify()
+
+        threading.Thread(target=start, name="sandbox-spare", daemon=True).start()
 
     def shutdown(self) -> None:
         """End the idle workers (busy ones end when their caller returns them)."""

@@ -73,3 +73,15 @@ def test_completed_task_detail_has_no_instructions_and_cannot_be_completed(api):
     assert detail["instructions"] is None
     assert detail["can_complete"] is False
     assert detail["form_schema"]["title"] == "Social work intake"
+
+
+def test_a_runaway_template_is_stopped_and_shown_as_written():
+    import time
+
+    source = (
+        "{% for a in range(99999) %}{% for b in range(99999) %}{{ a * b }}{% endfor %}{% endfor %}"
+    )
+    began = time.monotonic()
+    text = render_instructions(source, {}, timeout_s=0.5)
+    assert time.monotonic() - began < 2.5
+    assert text == source

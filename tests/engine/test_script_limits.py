@@ -1,0 +1,123 @@
+"""Hard limits on diagram code: it runs in sandbox worker processes (engine.workflow.sandbox_pool)
+with an address-space limit and a wall-clock kill, so one runaway script fails its own command
+and nothing else waits for it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from engine.errors import ScriptError
+from engine.workflow import runtime
+from engine.workflow.sandbox_pool import KILL_GRACE_S, SANDBOX
+from engine.workflow.scripting import RestrictedEnvironment, make_script_engine
+from tests.engine.test_scripting import BPMN, HIGH
+
+TIMEOUT = 0.5
+# Past the deadline: the kill, reaping it, and a loaded CI machine.
+LATEST = TIMEOUT + KILL_GRACE_S + 1.5
+
+
+def run(script: str, data: dict[str, Any] | None = None) -> tuple[ScriptError, float]:
+    started = time.monotonic()
+    with pytest.raises(ScriptError) as caught:
+        RestrictedEnvironment(timeout_s=TIMEOUT).execute(script, dict(data or {}))
+    return caught.value, time.monotonic() - started
+
+
+def test_a_huge_power_is_killed_at_the_deadline() -> None:
+    error, elapsed = run("x = 10**10**7")
+    assert "exceeded" in error.public_message
+    assert elapsed < LATEST
+
+
+def test_a_gigabyte_string_hits_the_memory_limit() -> None:
+    error, elapsed = run("x = 'x' * 10**9")
+    assert "memory limit" in error.public_message
+    assert elapsed < LATEST
+
+
+def test_a_two_gigabyte_list_hits_the_memory_limit() -> None:
+    error, _ = run("x = [0] * (2 * 1024**3 // 8)")
+    assert "memory limit" in error.public_message
+
+
+def test_a_two_gigabyte_string_hits_the_memory_limit() -> None:
+    error, _ = run("x = 'y' * (2 * 1024**3)")
+    assert "memory limit" in error.public_message
+
+
+def test_an_endless_loop_stops_at_the_deadline() -> None:
+    error, elapsed = run("while True: pass")
+    assert "exceeded" in error.public_message
+    assert elapsed < LATEST
+
+
+def test_an_expression_is_bounded_too() -> None:
+    started = time.monotonic()
+    with pytest.raises(ScriptError, match="exceeded"):
+        RestrictedEnvironment(timeout_s=TIMEOUT).evaluate("10**10**7 > 0", {})
+    assert time.monotonic() - started < LATEST
+
+
+def test_the_next_script_runs_after_a_worker_was_killed() -> None:
+    killed = SANDBOX.killed
+    run("x = 10**10**7")
+    assert SANDBOX.killed == killed + 1
+    context: dict[str, Any] = {"a": 2}
+    RestrictedEnvironment(timeout_s=TIMEOUT).execute("b = a * 21", context)
+    assert context["b"] == 42
+
+
+def test_other_threads_keep_running_while_a_script_is_stuck() -> None:
+    stuck = threading.Thread(target=run, args=("x = 10**10**7",))
+    stuck.start()
+    time.sleep(0.1)  # the stuck script is now inside its C-level power
+    # Pure Python in this process gets the interpreter (the GIL is not held by the script) ...
+    started, spins = time.monotonic(), 0
+    while time.monotonic() - started < 0.2:
+        spins += 1
+    # ... and another command's script runs at once in another worker.
+    context: dict[str, Any] = {"a": 1}
+    began = time.monotonic()
+    RestrictedEnvironment(timeout_s=TIMEOUT).execute("b = a + 1", context)
+    answered_in = time.monotonic() - began
+    still_stuck = stuck.is_alive()
+    stuck.join()
+
+    assert still_stuck
+    assert context["b"] == 2
+    assert answered_in < TIMEOUT  # a spare worker was ready: no wait for the stuck one
+    assert spins > 10_000
+
+
+def test_a_workflow_script_over_its_limit_fails_naming_its_element() -> None:
+    parser = SpiffBpmnParser()
+    xml = BPMN.format(script="x = 'x' * 10**9", condition=HIGH, timer='"PT24H"')
+    parser.add_bpmn_str(xml.encode(), filename="triage.bpmn")
+    engine = make_script_engine(timeout_s=TIMEOUT)
+
+    with pytest.raises(ScriptError) as caught:
+        runtime.start(parser.get_spec("triage"), {}, engine, {"phq9_total": 3})
+
+    assert caught.value.public_message.startswith("score: ")
+    assert "memory limit" in caught.value.public_message
+    assert caught.value.details[0]["element_id"] == "score"
+
+
+def test_a_condition_over_its_limit_fails_naming_its_gateway() -> None:
+    parser = SpiffBpmnParser()
+    script = 'screening = {"risk_level": "high"}'
+    xml = BPMN.format(script=script, condition="10**10**7 > 1", timer='"PT24H"')
+    parser.add_bpmn_str(xml.encode(), filename="triage.bpmn")
+    engine = make_script_engine(timeout_s=TIMEOUT)
+
+    with pytest.raises(ScriptError) as caught:
+        runtime.start(parser.get_spec("triage"), {}, engine, {"phq9_total": 3})
+
+    assert "exceeded" in caught.value.public_message
+    assert caught.value.public_message.startswith("risk: ")
