@@ -2,7 +2,7 @@
 
 from engine.accounts.models import ApiToken, Role, User, UserRole
 from engine.assessments.models import Assessment
-from engine.audit.models import AuditEvent
+from engine.audit.models import AuditEvent, AuditHead
 from engine.cases.models import Case, Client
 from engine.db import Base
 from engine.definitions.models import ProcessDefinition
@@ -15,6 +15,7 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEvent",
+    "AuditHead",
     "Base",
     "Case",
     "Client",
