@@ -39,6 +39,10 @@ MAX_ANSWER_BYTES = 8 * 1024 * 1024
 # Past a request's own timeout (which the worker's deadline checks usually honour with a precise
 # message), how long a worker stuck inside one C call may go on before it is killed.
 KILL_GRACE_S = 0.5
+# A new worker's start (interpreter, imports, limits) is not the request's time; past this it
+# is taken for broken.
+BOOT_TIMEOUT_S = 20.0
+_READY = b"R"
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from engine.workflow.sandbox_worker import main; main(int(sys.argv[2]))"
@@ -51,6 +55,10 @@ class WorkerTimedOut(Exception):
 
 class WorkerDied(Exception):
     """The worker ended (a resource limit, or a crash) without answering."""
+
+
+class _BootFailed(WorkerDied):
+    """The worker ended before it was ready: no request reached it, so it is safe to retry."""
 
 
 class _Worker:
@@ -66,8 +74,20 @@ class _Worker:
             close_fds=True,
         )
         self._out = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        self._ready = False
 
     def call(self, payload: bytes, deadline: float) -> dict[str, Any]:
+        if not self._ready:
+            # The request's clock starts once the worker has booted and limited itself.
+            started = time.monotonic()
+            try:
+                ready = self._read(1, started + BOOT_TIMEOUT_S)
+            except (WorkerDied, WorkerTimedOut):
+                raise _BootFailed from None
+            if ready != _READY:
+                raise _BootFailed
+            self._ready = True
+            deadline += time.monotonic() - started
         stdin = self.proc.stdin
         assert stdin is not None
         try:
@@ -137,14 +157,19 @@ class SandboxPool:
         answered within `timeout_s` + KILL_GRACE_S (the worker is killed), WorkerDied when it
         ended without answering (a limit); a replacement starts on the next call."""
         payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-        worker = self._acquire()
-        healthy = False
-        try:
-            answer = worker.call(payload, time.monotonic() + timeout_s + KILL_GRACE_S)
-            healthy = not answer.pop("recycle", False)
-            return answer
-        finally:
-            self._release(worker, healthy=healthy)
+        for attempt in (1, 2):
+            worker = self._acquire()
+            healthy = False
+            try:
+                answer = worker.call(payload, time.monotonic() + timeout_s + KILL_GRACE_S)
+                healthy = not answer.pop("recycle", False)
+                return answer
+            except _BootFailed:
+                if attempt == 2:
+                    raise
+            finally:
+                self._release(worker, healthy=healthy)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _acquire(self) -> _Worker:
         with self._cond:

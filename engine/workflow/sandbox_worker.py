@@ -151,6 +151,8 @@ def main(memory_bytes: int) -> None:
     import engine.workflow.scripting  # noqa: F401
 
     _limit_self(memory_bytes)
+    stdout.write(b"R")  # booted and limited: the pool starts the first request's clock now
+    stdout.flush()
     while True:
         try:
             size = int.from_bytes(_read(stdin, _HEADER), "big")
