@@ -326,5 +326,19 @@ def audit_anchor(env: Env, out: Path | None) -> None:
     click.echo(text)
 
 
+@audit_group.command("rekey")
+@pass_env
+def audit_rekey(env: Env) -> None:
+    """Once, after upgrading: re-sign with the audit key a trail written before it existed.
+    Refuses unless every old row still verifies as the old chain."""
+    try:
+        with env.sessions.begin() as session:
+            count = audit.rekey_legacy_chain(session)
+    except audit.LegacyChainError as exc:
+        click.echo(f"refusing to re-key: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain re-keyed: {count} rows; run `carebridge audit anchor` now")
+
+
 if __name__ == "__main__":
     main()

@@ -6,9 +6,11 @@ from engine.audit.services import (
     AuditKeyMissing,
     AuditTag,
     ChainReport,
+    LegacyChainError,
     configure_key,
     events_for_case,
     record,
+    rekey_legacy_chain,
     verify_chain,
 )
 
@@ -20,6 +22,7 @@ __all__ = [
     "AuditKeyMissing",
     "AuditTag",
     "ChainReport",
+    "LegacyChainError",
     "append_anchor",
     "check_anchor",
     "configure_key",
@@ -27,5 +30,6 @@ __all__ = [
     "latest_anchor",
     "make_anchor",
     "record",
+    "rekey_legacy_chain",
     "verify_chain",
 ]

@@ -427,6 +427,54 @@ def _head_problems(head: AuditHead | None, checked: int, last_hash: str) -> list
     return problems
 
 
+class LegacyChainError(Exception):
+    """`rekey_legacy_chain` found nothing to re-key, or a chain it must not vouch for."""
+
+
+def _legacy_digest(prev_hash: str, row: dict[str, Any]) -> str:
+    # The chain as written before the audit key existed (plain sha256, see migration c11b_audit).
+    return hashlib.sha256((prev_hash + _body(row)).encode()).hexdigest()
+
+
+def rekey_legacy_chain(session: Session) -> int:
+    """Re-sign, once, a trail written before the audit key: every row must verify either as the
+    old plain-sha256 chain (a prefix of at least one row) or, after it, as the keyed chain;
+    then every hash is recomputed with the key and a clean signed head written. Returns the
+    number of rows. LegacyChainError when there is no legacy prefix or any row fails both."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_PG_LOCK)
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    prev, legacy, keyed = GENESIS, 0, False
+    for ev in events:
+        fields = _hashed_fields(ev)
+        if ev.prev_hash != prev:
+            raise LegacyChainError(f"row {ev.id} does not link to the row before it")
+        if not keyed and ev.hash == _legacy_digest(prev, fields):
+            legacy += 1
+        elif hmac.compare_digest(ev.hash, _digest(prev, fields)):
+            keyed = True
+        else:
+            raise LegacyChainError(f"row {ev.id} matches neither the old nor the keyed chain")
+        prev = ev.hash
+    if not legacy:
+        raise LegacyChainError("no rows from before the audit key: nothing to re-key")
+    prev = GENESIS
+    for ev in events:
+        ev.prev_hash = prev
+        ev.hash = prev = _digest(prev, _hashed_fields(ev))
+    session.flush()
+    conn.exec_driver_sql("DELETE FROM audit_head")
+    head = _Head(len(events), prev, False)
+    values = _head_values(head)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_UPSERT_HEAD, values)
+    else:
+        conn.exec_driver_sql(_UPSERT_HEAD.replace("%(", ":").replace(")s", ""), values)
+    session.info.pop(_HEAD, None)
+    return len(events)
+
+
 def events_for_case(session: Session, case_id: int, *, limit: int = 500) -> list[AuditEvent]:
     return list(
         session.scalars(

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.orm import Session
 
 from cli.main import main
+from engine.audit import AuditEvent
+from engine.audit.services import _hashed_fields
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CAREBRIDGE_TEST_DATABASE", "sqlite") != "sqlite",
@@ -235,3 +238,43 @@ def test_appends_after_a_deleted_head_keep_it_flagged(runner: CliRunner, db: Eng
     run(db, "DELETE FROM audit_head")
     assert runner.invoke(main, ["token", "create", "alex"]).exit_code == 0  # appends again
     assert "the head was rebuilt" in broken(verify(runner))
+
+
+def _rehash_as_before_the_key(db: Engine) -> int:
+    """Rewrite every hash the way the chain was computed before the audit key: sha256 over the
+    previous hash and the same canonical JSON."""
+    with Session(db) as session, session.begin():
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        prev = "0" * 64
+        for ev in events:
+            body = json.dumps(
+                _hashed_fields(ev), sort_keys=True, separators=(",", ":"), default=str
+            )
+            ev.prev_hash = prev
+            ev.hash = prev = hashlib.sha256((prev + body).encode()).hexdigest()
+        session.execute(text("DELETE FROM audit_head"))
+    return len(events)
+
+
+def test_rekey_signs_a_trail_from_before_the_key(runner: CliRunner, db: Engine) -> None:
+    count = _rehash_as_before_the_key(db)  # what an upgraded install holds
+    assert runner.invoke(main, ["token", "create", "alex"]).exit_code == 0  # appended since
+    broken(verify(runner))
+    result = runner.invoke(main, ["audit", "rekey"])
+    assert result.exit_code == 0, result.output
+    assert f"re-keyed: {count + 1} rows" in result.output
+    assert verify(runner).exit_code == 0
+
+
+def test_rekey_refuses_an_already_keyed_chain(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["audit", "rekey"])
+    assert result.exit_code == 1
+    assert "nothing to re-key" in result.output
+
+
+def test_rekey_refuses_a_legacy_chain_that_was_tampered_with(runner: CliRunner, db: Engine) -> None:
+    _rehash_as_before_the_key(db)
+    run(db, "UPDATE audit_events SET actor = 'someone else' WHERE id = :id", id=ids(db)[2])
+    result = runner.invoke(main, ["audit", "rekey"])
+    assert result.exit_code == 1
+    assert "matches neither" in result.output
