@@ -138,6 +138,8 @@ class SandboxPool:
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._count = 0
+        self.size = 0
+        self.memory_bytes = 0
         self.configure(size=size, memory_mb=memory_mb)
         self.killed = 0  # workers killed at a deadline or lost to a limit (for tests, metrics)
 
@@ -146,7 +148,7 @@ class SandboxPool:
             raise ValueError("a sandbox pool needs at least 1 worker and 64 MB per worker")
         memory_bytes = memory_mb * 1024 * 1024
         with self._cond:
-            if getattr(self, "memory_bytes", None) == memory_bytes and self.size == size:
+            if self.memory_bytes == memory_bytes and self.size == size:
                 return
             self.size = size
             self.memory_bytes = memory_bytes

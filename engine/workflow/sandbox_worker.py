@@ -170,7 +170,8 @@ def main(memory_bytes: int) -> None:
         try:
             body = json.dumps(answer, separators=(",", ":")).encode()
         except (MemoryError, RecursionError, ValueError):
-            body = json.dumps({"error": {"message": "its result is too large", "line": None}})
-            body = body.encode()
+            # Past what JSON takes (an int of thousands of digits, nesting thousands deep).
+            too_large = {"message": "the script's result is too large to keep", "line": None}
+            body = json.dumps({"error": too_large, "set": {}, "deleted": []}).encode()
         stdout.write(len(body).to_bytes(_HEADER, "big") + body)
         stdout.flush()
