@@ -138,6 +138,7 @@ class SandboxPool:
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._count = 0
+        self._pid = os.getpid()
         self.size = 0
         self.memory_bytes = 0
         self.configure(size=size, memory_mb=memory_mb)
@@ -175,6 +176,10 @@ class SandboxPool:
 
     def _acquire(self) -> _Worker:
         with self._cond:
+            if self._pid != os.getpid():
+                # Forked (a gunicorn worker of a preloaded app): the workers and their pipes
+                # are the parent's. Forget them; this process starts its own.
+                self._idle, self._count, self._pid = [], 0, os.getpid()
             while True:
                 while self._idle:
                     worker = self._idle.pop()

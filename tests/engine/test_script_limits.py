@@ -4,6 +4,7 @@ and nothing else waits for it."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -156,3 +157,23 @@ def test_plain_conditions_run_in_this_process(expression: str) -> None:
 )
 def test_conditions_that_could_run_away_go_to_a_worker(expression: str) -> None:
     assert not scripting._cheap_expression(expression)
+
+
+def test_a_forked_process_starts_its_own_workers() -> None:
+    RestrictedEnvironment(timeout_s=TIMEOUT).execute("a = 1", {})  # the pool has a worker
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: must not talk to the parent's worker
+        context: dict[str, Any] = {"a": 20}
+        try:
+            RestrictedEnvironment(timeout_s=TIMEOUT).execute("b = a + 1", context)
+            os.write(write, str(context["b"]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 10) == b"21"
+    os.close(read)
+    here: dict[str, Any] = {"a": 1}
+    RestrictedEnvironment(timeout_s=TIMEOUT).execute("b = a + 1", here)  # ours still work
+    assert here["b"] == 2
