@@ -13,16 +13,24 @@ Once the deadline has passed, every further loop iteration or call raises again,
 that swallows the timeout with a bare `except:` or runs a loop in `finally:` still cannot keep
 going. No signal is involved, so this works in any thread. A `sys.settrace` line tracer was
 rejected: CPython 3.11 emits no line event for a loop compiled to one self-jump (`while True:
-pass` spins forever unseen), and a tracer displaces coverage and debuggers. Single C-level
-operations are not interruptible: `range()` is capped for that reason, but a huge `**`,
-`math.factorial` or `'x' * n` is not.
+pass` spins forever unseen), and a tracer displaces coverage and debuggers.
+
+Single C-level operations (a huge `**`, `math.factorial`, `'x' * n`) cannot be interrupted
+that way, and they hold the GIL. So the code runs in a sandbox worker process
+(engine.workflow.sandbox_pool) under `setrlimit` and a wall-clock kill; the deadline above then
+only makes the usual case end with a precise message. Expressions in a provably cheap subset
+(`_cheap_expression`: comparisons, boolean logic, lookups, a few linear calls) run here instead,
+since most gateway conditions and DMN cells are such and a round trip costs more than they do.
+The worker hands back only the variables a script added or changed, in JSON's types
+(engine.workflow.script_values), so a live workflow and a restored one hold the same data.
 
 Errors: a refusal or failure raises `ScriptError` whose message is built from the source text
 only, never from task data values; `details` is a list of `{"line", "message"}`. SpiffWorkflow
 wraps whatever a script raises into a `WorkflowTaskException` from inside its `except` block and
 keeps only the class name, so the `ScriptError` is that wrapper's `__context__`:
 `find_script_error(exc)` walks the chain. A `ScriptError` from a runtime failure has the
-original exception as `__cause__`; that one may contain task data: log it, never show it.
+original exception as `__cause__` where the code ran (in the worker, it goes no further); it
+may contain task data: log it, never show it.
 """
 
 from __future__ import annotations
