@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from engine.clock import FrozenClock
 from engine.errors import ScriptError
 from engine.workflow import runtime, scripting
 from engine.workflow.sandbox_pool import KILL_GRACE_S, SANDBOX
 from engine.workflow.scripting import RestrictedEnvironment, make_script_engine
+from scheduler import TimerRunner
+from tests.engine.test_invariants import T0, _deploy_fixture, _start_many
 from tests.engine.test_scripting import BPMN, HIGH
 
 TIMEOUT = 0.5
@@ -177,3 +180,23 @@ def test_a_forked_process_starts_its_own_workers() -> None:
     here: dict[str, Any] = {"a": 1}
     RestrictedEnvironment(timeout_s=TIMEOUT).execute("b = a + 1", here)  # ours still work
     assert here["b"] == 2
+
+
+def test_the_timer_scheduler_fires_while_a_script_is_stuck(committed) -> None:
+    clock = FrozenClock(T0)
+    key = _deploy_fixture(committed, "timer_wait.bpmn")
+    _start_many(committed, key, 3, clock)
+    clock.advance(minutes=2)
+    runner = TimerRunner(committed, clock=clock, owner="during-stuck-script")
+    stuck = threading.Thread(target=_stuck, args=(3.0,))
+    stuck.start()
+    time.sleep(0.1)
+    began = time.monotonic()
+    fired = runner.run_due()
+    took = time.monotonic() - began
+    still_stuck = stuck.is_alive()
+    stuck.join()
+
+    assert fired == 3
+    assert still_stuck
+    assert took < 2.0
