@@ -33,6 +33,8 @@ run: setup ## set up, create the schema, deploy diagrams, seed demo data and ser
 
 test: setup lint ## set up and run the whole suite on SQLite, then on PostgreSQL when it answers
 	CAREBRIDGE_TEST_DATABASE=sqlite $(BIN)/pytest
+	@echo "== engine and process tests with every workflow restored (live-workflow cache off) =="
+	CAREBRIDGE_TEST_DATABASE=sqlite $(BIN)/pytest tests/engine tests/processes -q -p no:cacheprovider --live-workflows=off
 	@if [ -n "$$CAREBRIDGE_TEST_POSTGRES_URL" ] || $(BIN)/python scripts/pg_ready.py "$(PG_URL)"; then \
 		echo "== PostgreSQL =="; \
 		CAREBRIDGE_TEST_DATABASE=postgresql CAREBRIDGE_TEST_POSTGRES_URL=$${CAREBRIDGE_TEST_POSTGRES_URL:-$(PG_URL)} $(BIN)/pytest -m "not e2e"; \

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -35,6 +37,11 @@ class Env:
         self._engine = None
         instances.configure_live_workflows(settings.live_workflows)
         notifications.configure_from(settings)
+        if settings.audit_key:
+            audit.configure_key(settings.audit_key)
+        instances.configure_script_sandbox(
+            workers=settings.script_workers, memory_mb=settings.script_memory_mb
+        )
 
     @property
     def engine(self):  # type: ignore[no-untyped-def]
@@ -319,19 +326,83 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--anchor",
+    "anchor_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="an anchor exported by `carebridge audit anchor --out` to check against (repeatable)",
+)
 @pass_env
-def audit_verify(env: Env) -> None:
-    """Recompute the audit hash chain; exits non-zero when a row was altered."""
+def audit_verify(env: Env, anchor_files: tuple[Path, ...]) -> None:
+    """Recompute the keyed audit chain and check its signed head and anchors (the newest in
+    the anchor file, and any given); exits non-zero, saying what is wrong, otherwise."""
+    anchors = [(str(path), a) for path in anchor_files for a in audit.anchors.read_anchors(path)]
+    default = audit.latest_anchor(env.settings.audit_anchor_file)
+    if default is not None:
+        anchors.insert(0, (str(env.settings.audit_anchor_file), default))
     with env.transaction() as session:
         report = audit.verify_chain(session)
-    if report.ok:
-        click.echo(f"audit chain intact: {report.checked} rows")
-    else:
+        problems = list(report.problems)
+        for source, anchor in anchors:
+            problems += [f"{p} ({source})" for p in audit.check_anchor(session, anchor)]
+    if not report.broken_ids and not problems:
         click.echo(
-            f"audit chain BROKEN at rows {report.broken_ids[:20]} ({report.checked} checked)",
+            f"audit chain intact: {report.checked} rows, signed head matches, "
+            f"{len(anchors)} anchor(s) hold"
+        )
+        return
+    click.echo(f"audit chain BROKEN ({report.checked} rows checked)", err=True)
+    if report.broken_ids:
+        click.echo(
+            f"  rows whose HMAC or link does not match (changed, inserted, re-hashed without "
+            f"the key, or after a deleted row): {report.broken_ids[:20]}",
             err=True,
         )
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
+
+
+@audit_group.command("anchor")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="also write the anchor to this file (keep it where the database cannot reach)",
+)
+@pass_env
+def audit_anchor(env: Env, out: Path | None) -> None:
+    """Print a signed anchor of the chain's head (row count, last id, last hash, time) and add
+    it to the anchor file that `audit verify` reads; refuses when the chain is broken."""
+    with env.transaction() as session:
+        report = audit.verify_chain(session)
+        if not report.ok:
+            click.echo(
+                "refusing to anchor: `carebridge audit verify` finds the chain broken", err=True
+            )
+            sys.exit(1)
+        anchor = audit.make_anchor(session, at=SystemClock().now())
+    audit.append_anchor(env.settings.audit_anchor_file, anchor)
+    text = json.dumps(anchor, sort_keys=True, indent=2)
+    if out is not None:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    click.echo(text)
+
+
+@audit_group.command("rekey")
+@pass_env
+def audit_rekey(env: Env) -> None:
+    """Once, after upgrading: re-sign with the audit key a trail written before it existed.
+    Refuses unless every old row still verifies as the old chain."""
+    try:
+        with env.transaction() as session:
+            count = audit.rekey_legacy_chain(session)
+    except audit.LegacyChainError as exc:
+        click.echo(f"refusing to re-key: {exc}", err=True)
         sys.exit(1)
+    click.echo(f"audit chain re-keyed: {count} rows; run `carebridge audit anchor` now")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from engine.access.models import BreakGlassGrant
 from engine.accounts.models import ApiToken, Role, User, UserRole
 from engine.assessments.models import Assessment
-from engine.audit.models import AuditEvent
+from engine.audit.models import AuditEvent, AuditHead
 from engine.cases.models import CareTeamMember, Case, CaseFlagEvent, Client
 from engine.db import Base
 from engine.definitions.models import ProcessDefinition
@@ -18,6 +18,7 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEvent",
+    "AuditHead",
     "Base",
     "BreakGlassGrant",
     "CareTeamMember",

@@ -30,12 +30,22 @@ class Settings:
     processes_dir: Path = ROOT / "processes"
     forms_dir: Path = ROOT / "forms"
     script_timeout_s: float = 1.0
+    # Sandbox worker processes for diagram code (engine.workflow.sandbox_pool), and the address
+    # space each may use: a script past it fails with "exceeded its memory limit".
+    script_workers: int = 4
+    script_memory_mb: int = 512
     timer_lease_s: int = 60
     demo_password: str | None = None
     # Live workflows a process keeps between commands (engine.instances.live); 0 turns it off.
     live_workflows: int = 256
     # How long a break-glass grant lets its user read a case outside their care team.
     break_glass_minutes: int = 60
+    # The audit chain's HMAC key: CAREBRIDGE_AUDIT_KEY, else var/audit-key (made 0600 on first
+    # use, i.e. by `carebridge init`). Keep it off the database host and back it up: without
+    # it the chain cannot be verified. Anchors of the chain's head are appended to
+    # `audit_anchor_file` by `carebridge audit anchor`.
+    audit_key: str | None = None
+    audit_anchor_file: Path = ROOT / "var" / "audit-anchors.jsonl"
     testing: bool = False
     # Alerts (engine.notifications): e-mail over SMTP and a signed paging webhook.
     smtp_url: str | None = None  # smtp://host:port (smtps:// for TLS, user:password@ optional)
@@ -80,27 +90,59 @@ _ENV = {
     "notify_max_attempts": "CAREBRIDGE_NOTIFY_MAX_ATTEMPTS",
     "business_day_end": "CAREBRIDGE_BUSINESS_DAY_END",
     "closed_days_file": "CAREBRIDGE_CLOSED_DAYS",
+    "audit_key": "CAREBRIDGE_AUDIT_KEY",
+    "audit_anchor_file": "CAREBRIDGE_AUDIT_ANCHOR_FILE",
+    "script_workers": "CAREBRIDGE_SCRIPT_WORKERS",
+    "script_memory_mb": "CAREBRIDGE_SCRIPT_MEMORY_MB",
 }
-_INTEGERS = {"live_workflows", "break_glass_minutes", "notify_max_attempts"}
+_INTEGERS = {
+    "live_workflows",
+    "break_glass_minutes",
+    "notify_max_attempts",
+    "script_workers",
+    "script_memory_mb",
+}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"
+AUDIT_KEY_FILE = ROOT / "var" / "audit-key"
 
 
-def _stable_secret() -> str:
+def _stable_secret(path: Path = SECRET_FILE) -> str:
     """Without CAREBRIDGE_SECRET_KEY, one key is generated once and kept in var/, so sessions
     survive restarts and every worker process of one install signs cookies alike."""
     try:
-        return SECRET_FILE.read_text().strip()
+        return path.read_text().strip()
     except FileNotFoundError:
-        SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_hex(32)
-        fd = os.open(SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(key)
         return key
     except OSError:
         return secrets.token_hex(32)
+
+
+def _audit_key() -> str:
+    """Like the secret key, but never a throwaway: a chain signed with a key nobody kept could
+    never be verified. Two processes starting at once read the one that won the race."""
+    try:
+        return _stable_secret_strict(AUDIT_KEY_FILE)
+    except FileExistsError:
+        return AUDIT_KEY_FILE.read_text().strip()
+
+
+def _stable_secret_strict(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -129,4 +171,8 @@ def load_settings(**overrides: Any) -> Settings:
         values["closed_days"] = load_closed_days(values["closed_days_file"])
     if "secret_key" not in values:
         values["secret_key"] = _stable_secret()
+    if "audit_key" not in values:
+        values["audit_key"] = _audit_key()
+    if "audit_anchor_file" in values:
+        values["audit_anchor_file"] = Path(values["audit_anchor_file"])
     return replace(Settings(), **values)

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import instances, notifications
+from engine import audit, instances, notifications
 from engine.clock import Clock, SystemClock
 from engine.db import make_sessionmaker
 from engine.settings import Settings, load_settings
@@ -31,6 +31,11 @@ def create_app(
     wire()  # feature modules subscribe to the engine's events (idempotent)
     instances.configure_live_workflows(settings.live_workflows)
     notifications.configure_from(settings)
+    if settings.audit_key:
+        audit.configure_key(settings.audit_key)
+    instances.configure_script_sandbox(
+        workers=settings.script_workers, memory_mb=settings.script_memory_mb
+    )
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(
         SECRET_KEY=settings.secret_key,

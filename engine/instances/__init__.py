@@ -15,11 +15,17 @@ from engine.instances.services import (
     start_by_message,
     start_process,
 )
+from engine.workflow.sandbox_pool import SANDBOX
 
 
 def configure_live_workflows(max_entries: int) -> None:
     """How many live workflows this process keeps between commands (0: none)."""
     LIVE.configure(max_entries)
+
+
+def configure_script_sandbox(*, workers: int, memory_mb: int) -> None:
+    """How many sandbox worker processes run diagram code, and each one's memory limit."""
+    SANDBOX.configure(size=workers, memory_mb=memory_mb)
 
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "actor_of",
     "complete_task",
     "configure_live_workflows",
+    "configure_script_sandbox",
     "deliver_message",
     "describe_instance",
     "fire_timer",

@@ -19,7 +19,7 @@ tuple a script left in task data comes back as a list, an int dict key as a stri
 condition could then branch differently depending on which process served the command. Task
 data holds only JSON's types: forms arrive as JSON, the engine's own additions are JSON-shaped,
 and the script sandbox converts what scripts and expressions produce as it enters task data
-(engine.workflow.scripting._as_stored).
+(engine.workflow.script_values: JSON types, or refused naming the variable).
 """
 
 from __future__ import annotations

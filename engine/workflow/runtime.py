@@ -248,10 +248,20 @@ def _wrap(exc: Exception) -> Exception:
     from engine.workflow.scripting import find_script_error
 
     script_error = find_script_error(exc)
-    if script_error is not None:
-        return script_error
     task_spec = getattr(exc, "task_spec", None)
-    where = f" at {task_spec.bpmn_id}" if task_spec is not None else ""
+    element = getattr(task_spec, "bpmn_id", None)
+    if script_error is not None:
+        if element is None or script_error.public_message.startswith(f"{element}: "):
+            return script_error
+        # Name the element the code belongs to: a diagram has many scripts and conditions.
+        details = [
+            {**d, "element_id": element} if isinstance(d, dict) else d
+            for d in (script_error.details or [{}])
+        ]
+        named = ScriptError(f"{element}: {script_error.public_message}", details=details)
+        named.__cause__ = script_error.__cause__
+        return named
+    where = f" at {element}" if element is not None else ""
     return ScriptError(f"The pathway could not continue{where}: {type(exc).__name__}")
 
 
