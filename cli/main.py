@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine import accounts, audit, definitions, instances, schema
 from engine.calendar import Site
@@ -21,17 +23,17 @@ from engine.workflow.parsing import DeploymentInvalid
 class Env:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._engine = None
+        self._engine: Engine | None = None
         instances.configure_live_workflows(settings.live_workflows)
 
     @property
-    def engine(self):  # type: ignore[no-untyped-def]
+    def engine(self) -> Engine:
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 
     @property
-    def sessions(self):  # type: ignore[no-untyped-def]
+    def sessions(self) -> sessionmaker[Session]:
         return make_sessionmaker(self.engine)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -46,7 +47,7 @@ def _someone_else(code: str) -> Conflict:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CareBridgeError)
-    def domain_error(exc: CareBridgeError):  # type: ignore[no-untyped-def]
+    def domain_error(exc: CareBridgeError) -> ResponseReturnValue:
         status = STATUS[exc.kind]
         if wants_json():
             return jsonify(error_body(exc.code, exc.public_message, exc.details)), status
@@ -55,13 +56,13 @@ def init_app(app: Flask) -> None:
         ), status
 
     @app.errorhandler(StaleDataError)
-    def stale_write(exc: StaleDataError):  # type: ignore[no-untyped-def]
+    def stale_write(exc: StaleDataError) -> ResponseReturnValue:
         # The engine turns the conflicts it sees into Conflict itself; this catches the one it
         # cannot see: a concurrent writer detected when the request's transaction commits.
         return domain_error(_someone_else("stale_instance"))
 
     @app.errorhandler(OperationalError)
-    def concurrent_write(exc: OperationalError):  # type: ignore[no-untyped-def]
+    def concurrent_write(exc: OperationalError) -> ResponseReturnValue:
         # PostgreSQL ends one of two transactions that wait on each other's row locks (say, a
         # person completing a task while its interrupting timer fires) or that cannot be
         # serialized: the same "someone else got there first" as a version conflict. Nothing
@@ -71,7 +72,7 @@ def init_app(app: Flask) -> None:
         return domain_error(_someone_else("concurrent_write"))
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         if wants_json():

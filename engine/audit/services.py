@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, event, insert, select
+from sqlalchemy import Connection, Table, event, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     ORMExecuteState,
@@ -44,7 +44,8 @@ _PG_APPEND = (
     "%(genesis)s) AS prev) AS head"
 )
 _HEAD_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-_INSERT = insert(AuditEvent.__table__)
+# Declarative types __table__ as any FromClause; a class mapped to one table has a Table.
+_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 class AuditTag(StrEnum):

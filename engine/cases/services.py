@@ -30,7 +30,7 @@ _CLIENT_FIELDS = {
 _REQUIRED = ("given_name", "family_name", "birth_date")
 
 
-def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
+def _clean_client(raw: Mapping[str, Any] | None, today: date) -> dict[str, Any]:
     errors = []
     out: dict[str, Any] = {}
     if not isinstance(raw, Mapping):
@@ -69,8 +69,8 @@ def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
 def open_case(
     session: Session,
     *,
-    client: Mapping[str, Any],
-    reason: str,
+    client: Mapping[str, Any] | None,
+    reason: str | None,
     actor: User,
     clock: Clock,
     pathway: str = "care_pathway",

@@ -51,7 +51,7 @@ class _ClockedDatetime(datetime):
         return now.astimezone(tz) if tz is not None else now.astimezone(UTC).replace(tzinfo=None)
 
 
-spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+spiff_timer.datetime = _ClockedDatetime
 
 
 @contextmanager
@@ -73,7 +73,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(  # type: ignore[override]
+    def from_dict(
         self,
         dct: dict[str, Any],
         spec: Any = None,

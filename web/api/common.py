@@ -29,7 +29,7 @@ def public(view: F) -> F:
 
 def user() -> User:
     """The signed-in engine user (set by the blueprint's before_request)."""
-    return g.user  # type: ignore[no-any-return]
+    return g.user
 
 
 def require_roles(*roles: str) -> None:

@@ -45,7 +45,8 @@ def deliver_message() -> Any:
         errors.append({"field": "case_id", "message": "Must be a case id (a whole number)."})
     if not isinstance(payload, dict):
         errors.append({"field": "payload", "message": "Must be an object."})
-    if errors:
+    # The isinstance tests repeat the checks above so that the type checker sees them.
+    if errors or not isinstance(name, str) or not isinstance(case_id, int):
         raise Invalid("The message needs attention.", code="invalid_message", details=errors)
     with transaction() as session:
         results = instances.deliver_message(

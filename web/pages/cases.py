@@ -43,7 +43,7 @@ CLIENT_FIELDS = (
 )
 
 # Every audit tag has a label (tests/web/pages checks none is missing).
-ACTION_LABELS = {
+ACTION_LABELS: dict[str, str] = {
     AuditTag.CASE_OPENED: "Case opened",
     AuditTag.CASE_VIEWED: "Case record viewed",
     AuditTag.CASE_CLOSED: "Case closed",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -162,7 +162,7 @@ def _next_steps(session: Session, done: str, result: instances.CommandResult) ->
 
 def _act(action: str, task_id: int, **kwargs: Any) -> tuple[str, str | None, str | None]:
     """Run claim/release/assign; returns (task name, role, holder's name)."""
-    command = {
+    command: dict[str, Callable[..., inbox.HumanTask]] = {
         "claim": inbox.claim_task,
         "release": inbox.release_task,
         "assign": inbox.assign_task,
