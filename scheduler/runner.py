@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine import timers
 from engine.calendar import DEFAULT_SITE, Site

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
 from engine import assessments, cases, definitions, inbox, tasks_view
 from engine.errors import Invalid

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from flask import g, request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
 from engine.accounts.models import User
 from engine.errors import BadRequest, Forbidden

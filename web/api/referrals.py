@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
 from engine import cases, referrals
 from engine.errors import BadRequest, Invalid

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 from werkzeug.wrappers import Response
 
 from engine import inbox, instances, tasks_view
