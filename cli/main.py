@@ -181,13 +181,24 @@ def serve(env: Env, host: str, port: int) -> None:
 
 @main.command("scheduler")
 @click.option("--sweep", default=15.0, show_default=True, help="Safety sweep interval, seconds.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Health probe: exit 0 when a running scheduler's last pass is recent, else 1.",
+)
 @pass_env
-def scheduler_cmd(env: Env, sweep: float) -> None:
+def scheduler_cmd(env: Env, sweep: float, check: bool) -> None:
     """Run the timer runner alone (run several for scale-out)."""
     from scheduler import TimerRunner
 
+    if check:
+        _exit_with(_scheduler_problem(env), "scheduler: healthy")
     runner = TimerRunner(
-        env.sessions, site=env.site, lease_s=env.settings.timer_lease_s, sweep_s=sweep
+        env.sessions,
+        site=env.site,
+        lease_s=env.settings.timer_lease_s,
+        sweep_s=sweep,
+        heartbeat=env.settings.scheduler_heartbeat,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -196,6 +207,43 @@ def scheduler_cmd(env: Env, sweep: float) -> None:
     click.echo(f"scheduler {runner.owner} running; next wake-up {runner.next_wakeup()}")
     stop.wait()
     runner.stop()
+
+
+def _scheduler_problem(env: Env) -> str | None:
+    from scheduler import heartbeat
+
+    return heartbeat.problem(env.settings.scheduler_heartbeat, now=SystemClock().now())
+
+
+def _exit_with(problem: str | None, healthy: str) -> None:
+    if problem is not None:
+        click.echo(f"unhealthy: {problem}", err=True)
+        sys.exit(1)
+    click.echo(healthy)
+    sys.exit(0)
+
+
+@main.command()
+@click.option(
+    "--cmdline",
+    type=click.Path(path_type=Path),
+    default="/proc/1/cmdline",
+    show_default=True,
+    help="Where to read the container's main command (NUL-separated argv).",
+)
+@pass_env
+def healthcheck(env: Env, cmdline: Path) -> None:
+    """Container health probe suited to the container's main command: the web app's /healthz
+    (gunicorn, serve), the scheduler's heartbeat, nothing for one-off commands (init)."""
+    from cli import probes
+
+    target = probes.target_of(probes.main_command(cmdline))
+    if target.role == "scheduler":
+        _exit_with(_scheduler_problem(env), "scheduler: healthy")
+    if target.role == "web":
+        url = f"http://127.0.0.1:{target.port}/healthz"
+        _exit_with(probes.http_problem(url), f"web: {url} ok")
+    click.echo("a one-off command: nothing to probe")
 
 
 @main.group()

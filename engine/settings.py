@@ -26,6 +26,8 @@ class Settings:
     demo_password: str | None = None
     # Live workflows a process keeps between commands (engine.instances.live); 0 turns it off.
     live_workflows: int = 256
+    # Rewritten by `carebridge scheduler` after each pass, read by `carebridge scheduler --check`.
+    scheduler_heartbeat: Path = ROOT / "var" / "scheduler-heartbeat.json"
     testing: bool = False
 
 
@@ -38,7 +40,9 @@ _ENV = {
     "holiday_subdivision": "CAREBRIDGE_HOLIDAY_SUBDIVISION",
     "demo_password": "CAREBRIDGE_DEMO_PASSWORD",
     "live_workflows": "CAREBRIDGE_LIVE_WORKFLOWS",
+    "scheduler_heartbeat": "CAREBRIDGE_SCHEDULER_HEARTBEAT",
 }
+_PATHS = {"scheduler_heartbeat"}
 _INTEGERS = {"live_workflows"}
 
 
@@ -71,6 +75,8 @@ def load_settings(**overrides: Any) -> Settings:
                     values[name] = int(raw)
                 except ValueError:
                     raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
+            elif name in _PATHS:
+                values[name] = Path(raw)
             else:
                 values[name] = raw
     values.update(overrides)
