@@ -16,6 +16,7 @@ from engine.clock import Clock, SystemClock
 from engine.db import make_sessionmaker
 from engine.settings import Settings, load_settings
 from web import auth, errors
+from web.converters import RowIdConverter
 from web.deps import Deps
 
 
@@ -30,6 +31,7 @@ def create_app(
     settings = settings or load_settings()
     instances.configure_live_workflows(settings.live_workflows)
     app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

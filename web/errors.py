@@ -75,8 +75,15 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
+        # Keep what the exception says in headers (Allow on a 405, Retry-After on a 429),
+        # but not its Content-Type: the body is ours.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if wants_json():
-            return jsonify(error_body(code, exc.description or exc.name)), status
-        return render_template(
-            "error.html", status=status, message=exc.description or exc.name, details=[]
-        ), status
+            return jsonify(error_body(code, exc.description or exc.name)), status, headers
+        return (
+            render_template(
+                "error.html", status=status, message=exc.description or exc.name, details=[]
+            ),
+            status,
+            headers,
+        )
