@@ -44,6 +44,9 @@ lint: $(STAMP) ## ruff, mypy, import-linter contracts, models vs. migrations
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_migrations.py
 
+audit-deps: $(STAMP) ## known vulnerabilities in the pinned packages (fails on one; warns when offline)
+	$(BIN)/python scripts/audit_deps.py
+
 format: $(STAMP) ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
