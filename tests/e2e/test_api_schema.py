@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from engine.settings import ROOT
 from tests.e2e.conftest import create_token, running_server
 
 pytestmark = pytest.mark.e2e
 
-CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"
+CONFIG = ROOT / "schemathesis.toml"
 EXAMPLES = os.environ.get("CAREBRIDGE_SCHEMATHESIS_EXAMPLES", "5")
 SEED = os.environ.get("CAREBRIDGE_SCHEMATHESIS_SEED", "20261201")
 
