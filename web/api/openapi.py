@@ -79,6 +79,8 @@ NULL_STR = {"type": ["string", "null"]}
 NULL_INT = {"type": ["integer", "null"]}
 NULL_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 ANY_OBJ = {"type": "object", "additionalProperties": True}
+# Query text: anything but NUL, which the API refuses (400) as the database cannot store it.
+QUERY_TEXT = {"type": "string", "pattern": r"^[^\x00]*$"}
 # A row id the database can hold; a larger one is a 404 (web/converters.py).
 ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 
@@ -571,9 +573,9 @@ PATHS: dict[str, Any] = {
                     "Page size.",
                     {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
                 ),
-                _query("after", "Cursor from the previous page's next_cursor.", STR),
-                _query("client", "Filter: part of the client's given or family name.", STR),
-                _query("task_type", "Filter: the task's BPMN id (e.g. intake).", STR),
+                _query("after", "Cursor from the previous page's next_cursor.", QUERY_TEXT),
+                _query("client", "Filter: part of the client's given or family name.", QUERY_TEXT),
+                _query("task_type", "Filter: the task's BPMN id (e.g. intake).", QUERY_TEXT),
             ],
         )
     },
@@ -790,14 +792,21 @@ PATHS: dict[str, Any] = {
                 **_errors(400, 401, 403),
             },
             parameters=[
-                _query("need", "The care-plan need (the category).", _text(), required=True),
-                _query("postal_code", "Rank services with this postal code first.", STR),
+                _query(
+                    "need",
+                    "The care-plan need (the category).",
+                    {"type": "string", "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
+                    required=True,
+                ),
+                _query("postal_code", "Rank services with this postal code first.", QUERY_TEXT),
                 _query(
                     "age",
                     "The client's age in years.",
                     {"type": "integer", "minimum": 0, "maximum": 130},
                 ),
-                _query("language", "A language the service must offer (or not list any).", STR),
+                _query(
+                    "language", "A language the service must offer (or not list any).", QUERY_TEXT
+                ),
                 _query(
                     "limit",
                     "At most this many.",

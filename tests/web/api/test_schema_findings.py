@@ -62,3 +62,25 @@ def test_a_message_for_a_case_id_beyond_any_row_is_422(api):
     resp = api.post("/api/v1/messages", "admin", {"name": "discharge", "case_id": MAX_ROW_ID + 1})
     assert resp.status_code == 422
     assert {d["field"] for d in resp.get_json()["error"]["details"]} == {"case_id"}
+
+
+def test_nul_in_a_json_body_is_422_naming_the_field(api):
+    resp = api.post("/api/v1/tasks/1/assign", "admin", {"user": "ale\x00x"})
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["details"] == [
+        {"field": "user", "message": "Must not contain NUL."}
+    ]
+
+
+def test_nul_deep_in_a_json_body_names_its_path(api):
+    body = new_case_body()
+    body["client"]["phone"] = "555\x00"
+    resp = api.post("/api/v1/cases", "sw", body)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["details"][0]["field"] == "client.phone"
+
+
+def test_nul_in_a_query_parameter_is_400(api):
+    resp = api.get("/api/v1/resources?need=fo%00od", "admin")
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["code"] == "bad_parameter"
