@@ -10,7 +10,7 @@ PORT   ?= 5000
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-sqlite test-postgres lint format bench bench-quick clean
+.PHONY: help setup run test test-sqlite test-postgres lint audit-deps format bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -40,9 +40,15 @@ test: setup lint ## set up and run the whole suite on SQLite, then on PostgreSQL
 		CAREBRIDGE_TEST_DATABASE=postgresql CAREBRIDGE_TEST_POSTGRES_URL=$${CAREBRIDGE_TEST_POSTGRES_URL:-$(PG_URL)} $(BIN)/pytest -m "not e2e"; \
 	else echo "PostgreSQL not reachable: skipped the PostgreSQL pass"; fi
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff, mypy, import-linter contracts, models vs. migrations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_migrations.py
+
+audit-deps: $(STAMP) ## known vulnerabilities in the pinned packages (fails on one; warns when offline)
+	$(BIN)/python scripts/audit_deps.py
 
 format: $(STAMP) ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format .

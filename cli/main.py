@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from cli import server
 from cli.rota import import_csv
@@ -34,7 +35,7 @@ from web import create_app
 class Env:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._engine = None
+        self._engine: Engine | None = None
         instances.configure_live_workflows(settings.live_workflows)
         notifications.configure_from(settings)
         if settings.audit_key:
@@ -44,13 +45,13 @@ class Env:
         )
 
     @property
-    def engine(self):  # type: ignore[no-untyped-def]
+    def engine(self) -> Engine:
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 
     @property
-    def sessions(self):  # type: ignore[no-untyped-def]
+    def sessions(self) -> sessionmaker[Session]:
         return make_sessionmaker(self.engine)
 
     @contextmanager
@@ -67,7 +68,7 @@ class Env:
 pass_env = click.make_pass_decorator(Env)
 
 
-def _alert_jobs(env: Env):  # type: ignore[no-untyped-def]
+def _alert_jobs(env: Env) -> AlertJobs:
     """The escalation ladder and the outbox sender, run by every scheduler process."""
     sender = NotificationSender(
         env.sessions, from_settings(env.settings), max_attempts=env.settings.notify_max_attempts
@@ -238,11 +239,22 @@ def _echo_demo_logins(env: Env) -> None:
 
 @main.command("scheduler")
 @click.option("--sweep", default=15.0, show_default=True, help="Safety sweep interval, seconds.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Health probe: exit 0 when a running scheduler's last pass is recent, else 1.",
+)
 @pass_env
-def scheduler_cmd(env: Env, sweep: float) -> None:
+def scheduler_cmd(env: Env, sweep: float, check: bool) -> None:
     """Run the timer runner alone (run several for scale-out)."""
+    if check:
+        _exit_with(_scheduler_problem(env), "scheduler: healthy")
     runner = TimerRunner(
-        env.sessions, site=env.site, lease_s=env.settings.timer_lease_s, sweep_s=sweep
+        env.sessions,
+        site=env.site,
+        lease_s=env.settings.timer_lease_s,
+        sweep_s=sweep,
+        heartbeat=env.settings.scheduler_heartbeat,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -254,6 +266,43 @@ def scheduler_cmd(env: Env, sweep: float) -> None:
     stop.wait()
     alerts.stop()
     runner.stop()
+
+
+def _scheduler_problem(env: Env) -> str | None:
+    from scheduler import heartbeat
+
+    return heartbeat.problem(env.settings.scheduler_heartbeat, now=SystemClock().now())
+
+
+def _exit_with(problem: str | None, healthy: str) -> None:
+    if problem is not None:
+        click.echo(f"unhealthy: {problem}", err=True)
+        sys.exit(1)
+    click.echo(healthy)
+    sys.exit(0)
+
+
+@main.command()
+@click.option(
+    "--cmdline",
+    type=click.Path(path_type=Path),
+    default="/proc/1/cmdline",
+    show_default=True,
+    help="Where to read the container's main command (NUL-separated argv).",
+)
+@pass_env
+def healthcheck(env: Env, cmdline: Path) -> None:
+    """Container health probe suited to the container's main command: the web app's /healthz
+    (gunicorn, serve), the scheduler's heartbeat, nothing for one-off commands (init)."""
+    from cli import probes
+
+    target = probes.target_of(probes.main_command(cmdline))
+    if target.role == "scheduler":
+        _exit_with(_scheduler_problem(env), "scheduler: healthy")
+    if target.role == "web":
+        url = f"http://127.0.0.1:{target.port}/healthz"
+        _exit_with(probes.http_problem(url), f"web: {url} ok")
+    click.echo("a one-off command: nothing to probe")
 
 
 @main.group()

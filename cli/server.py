@@ -84,7 +84,7 @@ def scheduler_argv() -> list[str]:
     return [sys.executable, "-m", "cli.main", "scheduler", "--sweep", str(EMBEDDED_SWEEP_S)]
 
 
-class Server(BaseApplication):  # type: ignore[misc]
+class Server(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
         self.options = options

@@ -304,7 +304,7 @@ def run_demo(
             for step, data in demo.steps:
                 _run_step(session, case, step, data, users=users, clock=when, site=site, echo=echo)
                 when.advance(STEP_GAP)
-            case_id = case.id
+            case_id: int | None = case.id
             _fire_due_timers(session, clock=clock, site=site, echo=echo)
         else:
             case_id = session.scalar(
@@ -312,7 +312,8 @@ def run_demo(
                 .where(cases.Case.client_id == client.id)
                 .order_by(cases.Case.id)
             )
-        steps = _open_steps(session, case_id)
+        # A demo client whose case is gone has no open steps: reported as unexpected below.
+        steps = _open_steps(session, case_id) if case_id is not None else set()
         ok = demo.expect <= steps
         all_ok = all_ok and ok
         holders = ", ".join(sorted(steps)) or "finished"

@@ -46,6 +46,8 @@ class Settings:
     # `audit_anchor_file` by `carebridge audit anchor`.
     audit_key: str | None = None
     audit_anchor_file: Path = ROOT / "var" / "audit-anchors.jsonl"
+    # Rewritten by `carebridge scheduler` after each pass, read by `carebridge scheduler --check`.
+    scheduler_heartbeat: Path = ROOT / "var" / "scheduler-heartbeat.json"
     testing: bool = False
     # Alerts (engine.notifications): e-mail over SMTP and a signed paging webhook.
     smtp_url: str | None = None  # smtp://host:port (smtps:// for TLS, user:password@ optional)
@@ -94,7 +96,9 @@ _ENV = {
     "audit_anchor_file": "CAREBRIDGE_AUDIT_ANCHOR_FILE",
     "script_workers": "CAREBRIDGE_SCRIPT_WORKERS",
     "script_memory_mb": "CAREBRIDGE_SCRIPT_MEMORY_MB",
+    "scheduler_heartbeat": "CAREBRIDGE_SCHEDULER_HEARTBEAT",
 }
+_PATHS = {"closed_days_file", "scheduler_heartbeat"}
 _INTEGERS = {
     "live_workflows",
     "break_glass_minutes",
@@ -157,7 +161,7 @@ def load_settings(**overrides: Any) -> Settings:
                     raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
             elif name == "business_day_end":
                 values[name] = parse_day_end(raw)
-            elif name == "closed_days_file":
+            elif name in _PATHS:
                 values[name] = Path(raw)
             else:
                 values[name] = raw

@@ -119,7 +119,7 @@ class UnitOfWork:
         if unit is None:
             unit = cls()
             unit._bind(session)
-        return unit  # type: ignore[no-any-return]
+        return unit
 
     def _bind(self, session: Session) -> None:
         self._session = session
@@ -231,7 +231,7 @@ class UnitOfWorkSession(Session):
 
 
 def _unit(session: Session) -> UnitOfWork | None:
-    return session.info.get(UNIT_OF_WORK)  # type: ignore[no-any-return]
+    return session.info.get(UNIT_OF_WORK)
 
 
 def _before_commit(session: Session) -> None:

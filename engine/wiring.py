@@ -12,8 +12,8 @@ care plan starts come before the do-not-contact plan task its screens may open.
 
 from __future__ import annotations
 
-from engine import alarms, discharge, outreach, referrals
-from engine.cases import flags, rules
+from engine import alarms, client_flags, discharge, outreach, referrals
+from engine.discharge import rules
 from engine.events import REGISTRY, Registry
 
 
@@ -23,5 +23,5 @@ def wire(registry: Registry = REGISTRY) -> Registry:
     alarms.subscribe(registry)
     discharge.subscribe(registry)
     referrals.subscribe(registry)
-    flags.subscribe(registry)
+    client_flags.subscribe(registry)
     return registry

@@ -7,7 +7,7 @@ import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine import alarms
 from engine.clock import Clock, SystemClock

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Mapping
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine import notifications
 from engine.clock import Clock, SystemClock

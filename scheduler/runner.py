@@ -15,9 +15,10 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine import instances, timers
 from engine.calendar import DEFAULT_SITE, Site
@@ -25,6 +26,7 @@ from engine.clock import Clock, SystemClock
 from engine.errors import Conflict
 from engine.uow import UnitOfWork
 from engine.wiring import wire
+from scheduler import heartbeat
 
 log = logging.getLogger("carebridge.scheduler")
 
@@ -49,6 +51,7 @@ class TimerRunner:
         sweep_s: float = 15.0,
         on_fired: Callable[[int], None] | None = None,
         workers: int | None = None,
+        heartbeat: Path | None = None,
     ) -> None:
         wire()  # the scheduler's commands emit events too: their subscribers must be there
         self.sessions = sessions
@@ -59,6 +62,7 @@ class TimerRunner:
         self.batch = batch
         self.sweep_s = sweep_s
         self.on_fired = on_fired
+        self.heartbeat = heartbeat
         # Timers of a claimed batch are fired by this many threads. On PostgreSQL a firing
         # waits on round trips most of its time, so a few in flight multiply what one process
         # fires; SQLite takes one writer at a time, so there it stays one.
@@ -88,7 +92,10 @@ class TimerRunner:
                     )
                     if not ids:
                         self.next_due = timers.next_wakeup(uow.session, now=now)
-                        return fired
+                if self.heartbeat is not None:
+                    self._beat(self.heartbeat, now)
+                if not ids:
+                    return fired
                 deadline = [time.monotonic() + self.lease_s * LEASE_BUDGET] * len(ids)
                 outcomes = list(self._executor().map(self._fire_before, ids, deadline))
                 fired += sum(1 for outcome in outcomes if outcome)
@@ -96,6 +103,13 @@ class TimerRunner:
                 # lease ran out, racing another worker. Hand it back; the next claim retakes it.
                 late = [t for t, outcome in zip(ids, outcomes, strict=True) if outcome is None]
                 self._release(late)
+
+    def _beat(self, path: Path, now: datetime) -> None:
+        """A pass reached the database: tell the health probe (scheduler.heartbeat)."""
+        try:
+            heartbeat.beat(path, at=now, interval_s=self.sweep_s)
+        except OSError:
+            log.exception("could not write the heartbeat %s; timers keep firing", path)
 
     def _fire_before(self, timer_id: int, deadline: float) -> bool | None:
         """Fire one timer of a batch, or None when the batch's lease budget has run out."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine import audit, instances, notifications
 from engine.clock import Clock, SystemClock
@@ -16,6 +16,7 @@ from engine.db import make_sessionmaker
 from engine.settings import Settings, load_settings
 from engine.wiring import wire
 from web import auth, errors
+from web.converters import RowIdConverter
 from web.deps import Deps
 
 
@@ -37,6 +38,7 @@ def create_app(
         workers=settings.script_workers, memory_mb=settings.script_memory_mb
     )
     app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

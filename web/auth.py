@@ -108,7 +108,7 @@ def init_app(app: Flask) -> None:
 
 def current() -> User:
     """The signed-in engine User (views behind login_required only)."""
-    return current_user.user  # type: ignore[no-any-return]
+    return current_user.user
 
 
 def require_roles(*roles: str) -> Callable[[F], F]:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine.calendar import Site
 from engine.clock import Clock

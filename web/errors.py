@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -69,7 +70,7 @@ def _audit_refusal(exc: CareBridgeError) -> None:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CareBridgeError)
-    def domain_error(exc: CareBridgeError):  # type: ignore[no-untyped-def]
+    def domain_error(exc: CareBridgeError) -> ResponseReturnValue:
         status = STATUS[exc.kind]
         if status == 403:
             _audit_refusal(exc)
@@ -87,11 +88,18 @@ def init_app(app: Flask) -> None:
         ), status
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
+        # Keep what the exception says in headers (Allow on a 405, Retry-After on a 429),
+        # but not its Content-Type: the body is ours.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if wants_json():
-            return jsonify(error_body(code, exc.description or exc.name)), status
-        return render_template(
-            "error.html", status=status, message=exc.description or exc.name, details=[]
-        ), status
+            return jsonify(error_body(code, exc.description or exc.name)), status, headers
+        return (
+            render_template(
+                "error.html", status=status, message=exc.description or exc.name, details=[]
+            ),
+            status,
+            headers,
+        )

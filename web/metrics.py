@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
+from flask.sansio.app import App
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -92,7 +93,7 @@ class WorkGauges(Collector):
         )
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: App) -> None:
     """Create the app's registry and install the request hooks. Idempotent per app."""
     if EXTENSION in app.extensions:
         return

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -123,9 +123,9 @@ def score_form(
         try:
             results[key] = instruments.score(key, data[field])
         except Invalid as exc:
-            errors += [
-                {"field": f"{field}.{d['field']}", "message": d["message"]} for d in exc.details
-            ]
+            # Scoring always names fields: its details are a list of {field, message}.
+            details = cast(list[dict[str, str]], exc.details)
+            errors += [{"field": f"{field}.{d['field']}", "message": d["message"]} for d in details]
     if (
         "phq2" in results
         and "positive" in results["phq2"].flags

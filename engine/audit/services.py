@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, func, insert, literal, select
+from sqlalchemy import Connection, Table, func, insert, literal, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     ORMExecuteState,
@@ -61,7 +61,8 @@ _HEAD_STATE = (
     .outerjoin(AuditHead, AuditHead.id == _HEAD_ID)
 )
 _COUNT_ROWS = select(func.count(AuditEvent.id))
-_INSERT = insert(AuditEvent.__table__)
+# Declarative types __table__ as any FromClause; a class mapped to one table has a Table.
+_INSERT = insert(cast(Table, AuditEvent.__table__))
 # SQLite >= 3.24 and PostgreSQL both speak this upsert.
 _UPSERT_HEAD = (
     "INSERT INTO audit_head (id, row_count, last_id, last_hash, rebuilt, signature) "

@@ -31,7 +31,7 @@ _CLIENT_FIELDS = {
 _REQUIRED = ("given_name", "family_name", "birth_date")
 
 
-def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
+def _clean_client(raw: Mapping[str, Any] | None, today: date) -> dict[str, Any]:
     errors = []
     out: dict[str, Any] = {}
     if not isinstance(raw, Mapping):
@@ -55,7 +55,8 @@ def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
         else:
             out[name] = value.strip()
     birth = raw.get("birth_date")
-    if birth:
+    # Missing or blank is named as required above; anything else must be a date.
+    if not (birth is None or (isinstance(birth, str) and not birth.strip())):
         try:
             out["birth_date"] = date.fromisoformat(str(birth))
             if out["birth_date"] > today:
@@ -67,11 +68,15 @@ def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
     return out
 
 
+# The API document's limit (web/api/openapi.py): a referral reason, not a case note.
+REASON_MAX_LENGTH = 4000
+
+
 def open_case(
     session: Session,
     *,
-    client: Mapping[str, Any],
-    reason: str,
+    client: Mapping[str, Any] | None,
+    reason: str | None,
     actor: User,
     clock: Clock,
     pathway: str = "care_pathway",
@@ -86,6 +91,12 @@ def open_case(
             "A reason for referral is required.",
             code="invalid_case",
             details=[{"field": "reason", "message": "This field is required."}],
+        )
+    if len(reason) > REASON_MAX_LENGTH:
+        raise Invalid(
+            "The reason for referral is too long.",
+            code="invalid_case",
+            details=[{"field": "reason", "message": f"At most {REASON_MAX_LENGTH} characters."}],
         )
     existing = (
         session.scalar(select(Client).where(Client.mrn == fields["mrn"]))

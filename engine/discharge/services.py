@@ -176,7 +176,8 @@ def end_inpatient_work(
             select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "open")
         )
     ]
-    instance_ids = sorted({t.instance_id for t in open_rows})
+    # An escalation task has no instance of its own: its pathway's task is in the list.
+    instance_ids = sorted({t.instance_id for t in open_rows if t.instance_id is not None})
     if not instance_ids:
         return [], []
     results = instances.deliver_message(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    ScalarSelect,
     Select,
     and_,
     false,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine import access
 from engine.accounts.models import User
@@ -186,6 +187,7 @@ def list_tasks(
         )
     if task_type:
         filters.append(HumanTask.bpmn_id == task_type)
+    order: list[ColumnElement[Any] | InstrumentedAttribute[Any]]
     if sort == "due":
         order = [HumanTask.due_at, HumanTask.id]
         if after:
@@ -248,7 +250,7 @@ def counts(session: Session, *, user: User, now: datetime, cap: int = COUNT_CAP)
     """Open tasks per view, each counted up to `cap`, in one statement. Every branch of a view
     (see _branches) is counted on its own index and capped: the cost is bounded by `cap`
     index entries per branch, however long the queues grow."""
-    columns = []
+    columns: list[ScalarSelect[int]] = []
     spans = []
     for view in VIEWS:
         branches = _branches(user, view, now)

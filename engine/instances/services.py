@@ -87,10 +87,10 @@ _CASES = "carebridge.instance_cases"
 def _case_of(session: Session, instance: ProcessInstance) -> Case | None:
     if instance.case_id is None:
         return None
-    case = session.info.get(_CASES, {}).get(instance.case_id)
+    case: Case | None = session.info.get(_CASES, {}).get(instance.case_id)
     if case is None:
         case = session.scalars(_CASE, {"id": instance.case_id}).one()
-    return case  # type: ignore[no-any-return]
+    return case
 
 
 def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:

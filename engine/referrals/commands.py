@@ -369,7 +369,7 @@ def record_status(
     session: Session,
     *,
     referral_id: int,
-    status: str,
+    status: str | None,
     actor: User,
     clock: Clock,
     reason: str | None = None,
@@ -378,7 +378,7 @@ def record_status(
 ) -> list[CommandResult]:
     """A staff member's status form: cancel or mark entered in error as the requester, or
     record the organisation's answer on its behalf (`staff_recorded`)."""
-    if status not in STAFF_FORM_STATUSES:
+    if not isinstance(status, str) or status not in STAFF_FORM_STATUSES:
         raise Invalid(
             "Send a referral from its Send referral task.",
             code="invalid_status",

@@ -51,7 +51,7 @@ class _ClockedDatetime(datetime):
         return now.astimezone(tz) if tz is not None else now.astimezone(UTC).replace(tzinfo=None)
 
 
-spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+spiff_timer.datetime = _ClockedDatetime
 
 
 @contextmanager
@@ -73,7 +73,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(  # type: ignore[override]
+    def from_dict(
         self,
         dct: dict[str, Any],
         spec: Any = None,
@@ -254,10 +254,9 @@ def _wrap(exc: Exception) -> Exception:
         if element is None or script_error.public_message.startswith(f"{element}: "):
             return script_error
         # Name the element the code belongs to: a diagram has many scripts and conditions.
-        details = [
-            {**d, "element_id": element} if isinstance(d, dict) else d
-            for d in (script_error.details or [{}])
-        ]
+        given = script_error.details
+        items = given if isinstance(given, list) else [given]
+        details = [{**d, "element_id": element} for d in (items or [{}])]
         named = ScriptError(f"{element}: {script_error.public_message}", details=details)
         named.__cause__ = script_error.__cause__
         return named

@@ -99,7 +99,7 @@ class _Worker:
         size = int.from_bytes(header, "big")
         if size > MAX_ANSWER_BYTES:
             raise WorkerDied("answer too large")
-        return json.loads(self._read(size, deadline))  # type: ignore[no-any-return]
+        return json.loads(self._read(size, deadline))
 
     def _read(self, size: int, deadline: float) -> bytes:
         chunks: list[bytes] = []

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import audit, demo, instances, referrals, tasks_view, timers
-from engine.cases import flags
+from engine import client_flags as flags
 from engine.errors import Forbidden, Invalid
 from engine.inbox.models import HumanTask
 from engine.referrals import Referral

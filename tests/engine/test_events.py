@@ -129,8 +129,8 @@ FEATURES = (
     "engine.outreach",
     "engine.discharge",
     "engine.screenings",
-    "engine.cases.flags",
-    "engine.cases.rules",
+    "engine.client_flags",
+    "engine.discharge.rules",
 )
 
 

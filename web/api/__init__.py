@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 
 from engine.errors import CareBridgeError, ErrorKind
+from web.api.text import refuse_nul_characters
 from web.auth import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -33,6 +34,9 @@ def _authenticate() -> None:
     g.user = current_user.user
     if request.method in _UNSAFE and not current_user.via_token:
         _check_cookie_post()
+
+
+bp.before_request(refuse_nul_characters)
 
 
 def _check_cookie_post() -> None:

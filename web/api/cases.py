@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
 from engine import access, assessments, cases, definitions, inbox, outreach, screenings, tasks_view
-from engine.cases import flags as case_flags
+from engine import client_flags as case_flags
 from engine.errors import Invalid
 from web import deps
 from web.api import bp

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from flask import g, request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
 from engine.accounts.models import User
 from engine.errors import BadRequest, Forbidden
@@ -29,7 +29,7 @@ def public(view: F) -> F:
 
 def user() -> User:
     """The signed-in engine user (set by the blueprint's before_request)."""
-    return g.user  # type: ignore[no-any-return]
+    return g.user
 
 
 def require_roles(*roles: str) -> None:

@@ -9,9 +9,9 @@ from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine import access, cases, instruments, pages_view, screenings, tasks_view
+from engine import client_flags as case_flags
 from engine.alarms.tags import ACKNOWLEDGED, ESCALATED, ESCALATION_CLOSED, ESCALATION_COMPLETED
 from engine.audit import AuditTag
-from engine.cases import flags as case_flags
 from engine.cases.models import CARE_TEAM_ROLES
 from engine.errors import CareBridgeError, Conflict, Forbidden, Invalid
 from web import deps, formrender
@@ -46,7 +46,7 @@ CLIENT_FIELDS = (
 )
 
 # Every audit tag has a label (tests/web/pages checks none is missing).
-ACTION_LABELS = {
+ACTION_LABELS: dict[str, str] = {
     AuditTag.CASE_OPENED: "Case opened",
     AuditTag.CASE_VIEWED: "Case record viewed",
     AuditTag.CASE_CLOSED: "Case closed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
 from engine import accounts, audit
@@ -15,7 +16,7 @@ MAX_FIELD = 200  # longer than any username or sane password: refuse before hash
 
 
 @bp.get("/login")
-def login() -> str | object:
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("pages.inbox"))
     return render_template("pages/login.html", next=request.args.get("next", ""), username="")
@@ -23,7 +24,7 @@ def login() -> str | object:
 
 @bp.post("/login")
 @limiter.limit("10 per minute")
-def login_post() -> str | object:
+def login_post() -> ResponseReturnValue:
     username = request.form.get("username", "").strip()[:MAX_FIELD]
     password = request.form.get("password", "")[: MAX_FIELD * 5]
     target = safe_next(request.form.get("next"), url_for("pages.inbox"))
@@ -60,7 +61,7 @@ def login_post() -> str | object:
 
 @bp.post("/logout")
 @login_required
-def logout() -> object:
+def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     flash("You are signed out.", "notice")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 from werkzeug.wrappers import Response
 
 from engine import access, alarms, inbox, instances, tasks_view
@@ -167,7 +167,7 @@ def _next_steps(session: Session, done: str, result: instances.CommandResult) ->
 
 def _act(action: str, task_id: int, **kwargs: Any) -> tuple[str, str | None, str | None]:
     """Run claim/release/assign; returns (task name, role, holder's name)."""
-    command = {
+    command: dict[str, Callable[..., inbox.HumanTask]] = {
         "claim": inbox.claim_task,
         "release": inbox.release_task,
         "assign": inbox.assign_task,

@@ -55,7 +55,8 @@ def add_team_member(case_id: int) -> Any:
                 phone=form.get("phone", "").strip() or None,
             )
     except (Invalid, Conflict) as exc:
-        fields = "; ".join(f"{d['field']}: {d['message']}" for d in exc.details if "field" in d)
+        details = exc.details if isinstance(exc.details, list) else [exc.details]
+        fields = "; ".join(f"{d['field']}: {d['message']}" for d in details if "field" in d)
         flash(f"{exc.public_message} {fields}".strip(), "error")
         return redirect(url_for("pages.case", case_id=case_id) + "#team-title")
     flash("Added to the care team.", "notice")
