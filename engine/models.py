@@ -1,6 +1,6 @@
 """Imports every model so Base.metadata is complete (for Alembic and tests)."""
 
-from engine.accounts.models import ApiToken, Role, User, UserRole
+from engine.accounts.models import ApiToken, LoginFailure, Role, User, UserRole, UserSession
 from engine.assessments.models import Assessment
 from engine.audit.models import AuditEvent
 from engine.cases.models import Case, Client
@@ -21,6 +21,7 @@ __all__ = [
     "CommunityResource",
     "Consent",
     "HumanTask",
+    "LoginFailure",
     "ProcessDefinition",
     "ProcessInstance",
     "Referral",
@@ -29,4 +30,5 @@ __all__ = [
     "Timer",
     "User",
     "UserRole",
+    "UserSession",
 ]

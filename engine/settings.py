@@ -27,6 +27,13 @@ class Settings:
     # Live workflows a process keeps between commands (engine.instances.live); 0 turns it off.
     live_workflows: int = 256
     testing: bool = False
+    # Server-side sign-in sessions: idle timeout and absolute lifetime.
+    session_idle_minutes: int = 15
+    session_max_hours: int = 12
+    # Cookies only over HTTPS; `make run` and the e2e server turn it off (plain http on loopback).
+    secure_cookies: bool = True
+    # Bearer token for /metrics; without one, /metrics answers loopback clients only.
+    metrics_token: str | None = None
 
 
 _ENV = {
@@ -38,8 +45,15 @@ _ENV = {
     "holiday_subdivision": "CAREBRIDGE_HOLIDAY_SUBDIVISION",
     "demo_password": "CAREBRIDGE_DEMO_PASSWORD",
     "live_workflows": "CAREBRIDGE_LIVE_WORKFLOWS",
+    "session_idle_minutes": "CAREBRIDGE_SESSION_IDLE_MINUTES",
+    "session_max_hours": "CAREBRIDGE_SESSION_MAX_HOURS",
+    "secure_cookies": "CAREBRIDGE_SECURE_COOKIES",
+    "metrics_token": "CAREBRIDGE_METRICS_TOKEN",
 }
-_INTEGERS = {"live_workflows"}
+_INTEGERS = {"live_workflows", "session_idle_minutes", "session_max_hours"}
+_BOOLEANS = {"secure_cookies"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"
@@ -71,6 +85,10 @@ def load_settings(**overrides: Any) -> Settings:
                     values[name] = int(raw)
                 except ValueError:
                     raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
+            elif name in _BOOLEANS:
+                if raw.strip().lower() not in _TRUE | _FALSE:
+                    raise ValueError(f"{var} must be on or off (1/0), not {raw!r}")
+                values[name] = raw.strip().lower() in _TRUE
             else:
                 values[name] = raw
     values.update(overrides)

@@ -15,8 +15,10 @@ from engine.calendar import Site
 from engine.clock import Clock, SystemClock
 from engine.db import make_sessionmaker
 from engine.settings import Settings, load_settings
-from web import auth, errors
+from web import auth, errors, headers
+from web.converters import IdConverter
 from web.deps import Deps
+from web.json_limits import LimitedJSONProvider
 
 
 def create_app(
@@ -30,13 +32,20 @@ def create_app(
     settings = settings or load_settings()
     instances.configure_live_workflows(settings.live_workflows)
     app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.json = LimitedJSONProvider(app)
+    # Before any route is added: every `<int:...>` id stops at the database's 64-bit range.
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        # The server-side session row decides idle and absolute expiry; the cookie never
+        # outlives the absolute limit either.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         TESTING=settings.testing,
@@ -51,6 +60,7 @@ def create_app(
     )
     auth.init_app(app)
     errors.init_app(app)
+    headers.init_app(app, https=settings.secure_cookies)
     _register_blueprints(app)
     return app
 

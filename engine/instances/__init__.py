@@ -1,4 +1,5 @@
 from engine.instances.live import LIVE
+from engine.instances.message_rules import authorize_message, declared_messages
 from engine.instances.models import ProcessInstance
 from engine.instances.services import (
     CommandResult,
@@ -24,8 +25,10 @@ __all__ = [
     "InstanceView",
     "ProcessInstance",
     "actor_of",
+    "authorize_message",
     "complete_task",
     "configure_live_workflows",
+    "declared_messages",
     "deliver_message",
     "describe_instance",
     "fire_timer",

@@ -76,6 +76,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "CAREBRIDGE_DEMO_PASSWORD": DEMO_PASSWORD,
         "CAREBRIDGE_SCHEDULER": "embedded",
         "CAREBRIDGE_SECRET_KEY": "e2e-secret-key",
+        # Plain http on loopback: a Secure cookie would never come back.
+        "CAREBRIDGE_SECURE_COOKIES": "0",
         # The checkout itself first: the server must run this tree's code.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 
-from engine.errors import CareBridgeError, ErrorKind
+from engine.errors import CareBridgeError, ErrorKind, Forbidden
 from web.auth import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -31,6 +31,10 @@ def _authenticate() -> None:
             "Sign in or send an API token.", code="unauthenticated", kind=ErrorKind.UNAUTHENTICATED
         )
     g.user = current_user.user
+    g.credential = current_user.credential()
+    if not g.credential.personal and not g.credential.has_scope(*getattr(view, "token_scopes", ())):
+        # An integration token (no `api` scope) reaches only the endpoints made for its scope.
+        raise Forbidden("This token's scope does not allow this endpoint.", code="scope_required")
     if request.method in _UNSAFE and not current_user.via_token:
         _check_cookie_post()
 
@@ -50,10 +54,13 @@ def _check_cookie_post() -> None:
 
 
 from web.api import (  # noqa: E402,F401  (register routes on bp)
+    accounts,
     cases,
     definitions,
     misc,
     openapi,
+    openapi_security,
     referrals,
     tasks,
+    tokens,
 )

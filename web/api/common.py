@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from flask import g, request
 from sqlalchemy.orm import Session
 
+from engine.accounts import Credential
 from engine.accounts.models import User
 from engine.errors import BadRequest, Forbidden
 from engine.tasks_view import TaskSummary
@@ -25,6 +26,22 @@ def public(view: F) -> F:
     """Mark a view of the API blueprint as reachable without signing in."""
     view.public = True  # type: ignore[attr-defined]
     return view
+
+
+def token_scopes(*scopes: str) -> Callable[[F], F]:
+    """Let tokens with one of `scopes` (and no `api` scope) reach this view; any other view is
+    closed to them. People and `api` tokens are unaffected (their roles decide)."""
+
+    def mark(view: F) -> F:
+        view.token_scopes = scopes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def credential() -> Credential:
+    """How the caller authenticated (set by the blueprint's before_request)."""
+    return g.credential  # type: ignore[no-any-return]
 
 
 def user() -> User:

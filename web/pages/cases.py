@@ -58,6 +58,7 @@ ACTION_LABELS = {
     AuditTag.INSTANCE_STARTED: "Pathway started",
     AuditTag.INSTANCE_COMPLETED: "Pathway finished",
     AuditTag.MESSAGE_RECEIVED: "Message received",
+    AuditTag.MESSAGE_ACCEPTED: "Message accepted from its sender",
     AuditTag.TIMER_FIRED: "Timer fired",
     AuditTag.ASSESSMENT_RECORDED: "Screening recorded",
     AuditTag.REFERRAL_UPDATED: "Referral updated",
@@ -70,6 +71,10 @@ ACTION_LABELS = {
     AuditTag.USER_LOGIN: "Signed in",
     AuditTag.USER_LOGIN_FAILED: "Sign-in failed",
     AuditTag.TOKEN_CREATED: "API token created",
+    AuditTag.TOKEN_REVOKED: "API token revoked",
+    AuditTag.USER_LOGOUT: "Signed out",
+    AuditTag.USER_UNLOCKED: "Sign-in lockout lifted",
+    AuditTag.PASSWORD_CHANGED: "Password changed",
     AuditTag.AUDIT_VIEWED: "Audit trail viewed",
 }
 
