@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import CareBridgeError, Conflict, ErrorKind
+from engine.errors import BadRequest, CareBridgeError, Conflict, ErrorKind
 
 STATUS = {
     ErrorKind.BAD_REQUEST: 400,
@@ -44,6 +44,10 @@ def _someone_else(code: str) -> Conflict:
     return Conflict("Someone else changed this at the same time. Reload and try again.", code=code)
 
 
+def _out_of_range() -> BadRequest:
+    return BadRequest("A value in the request is out of range.", code="value_out_of_range")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CareBridgeError)
     def domain_error(exc: CareBridgeError):  # type: ignore[no-untyped-def]
@@ -69,6 +73,22 @@ def init_app(app: Flask) -> None:
         if getattr(exc.orig, "sqlstate", None) not in _CONCURRENT_WRITE_STATES:
             raise exc
         return domain_error(_someone_else("concurrent_write"))
+
+    @app.errorhandler(OverflowError)
+    def number_out_of_range(exc: OverflowError):  # type: ignore[no-untyped-def]
+        # A whole number past what the database stores (SQLite refuses to bind it): the
+        # request's fault, whatever field carried it.
+        return domain_error(_out_of_range())
+
+    @app.errorhandler(DataError)
+    def value_out_of_range(exc: DataError):  # type: ignore[no-untyped-def]
+        # PostgreSQL's "data exception" class (SQLSTATE 22xxx: numeric value out of range,
+        # invalid text for a type, ...) comes from a value the request sent. Nothing was
+        # written: the transaction is rolled back.
+        state = getattr(exc.orig, "sqlstate", None) or ""
+        if not state.startswith("22"):
+            raise exc
+        return domain_error(_out_of_range())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

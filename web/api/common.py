@@ -15,6 +15,7 @@ from engine.accounts.models import User
 from engine.errors import BadRequest, Forbidden
 from engine.tasks_view import TaskSummary
 from web import deps
+from web.converters import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +83,11 @@ def int_arg(
         raise BadRequest(
             f"The parameter '{name}' must be a whole number.", code="bad_parameter"
         ) from None
-    if (low is not None and value < low) or (high is not None and value > high):
+    if (
+        (low is not None and value < low)
+        or (high is not None and value > high)
+        or abs(value) > MAX_ID
+    ):
         raise BadRequest(f"The parameter '{name}' is out of range.", code="bad_parameter")
     return value
 
