@@ -70,6 +70,7 @@ def login_post() -> str | object:
                 category="security",
             )
             _ = user.roles  # loaded now: the Principal outlives this session
+            db.flush()  # the reset failure count (and any rehash) before the user is detached
             db.expunge(user)
     if user is None:
         message, status = _REFUSED[result.outcome]
