@@ -206,7 +206,7 @@ def list_tasks(
     else:
         order = [HumanTask.priority_rank.desc(), HumanTask.due_at, HumanTask.id]
         if after:
-            rank, due, tid = _decode(after, fields=2)
+            rank, due, tid = _decode(after, fields=3)
             filters.append(
                 or_(
                     HumanTask.priority_rank < rank,
