@@ -9,7 +9,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import BadRequest, CareBridgeError, Conflict, ErrorKind
+from engine.errors import BadRequest, CareBridgeError, Conflict, ErrorKind, NotFound
 
 STATUS = {
     ErrorKind.BAD_REQUEST: 400,
@@ -44,8 +44,8 @@ def _someone_else(code: str) -> Conflict:
     return Conflict("Someone else changed this at the same time. Reload and try again.", code=code)
 
 
-def _out_of_range() -> BadRequest:
-    return BadRequest("A value in the request is out of range.", code="value_out_of_range")
+def _no_such_row() -> NotFound:
+    return NotFound("Nothing has that id: it is out of range.", code="id_out_of_range")
 
 
 def init_app(app: Flask) -> None:
@@ -76,19 +76,24 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OverflowError)
     def number_out_of_range(exc: OverflowError):  # type: ignore[no-untyped-def]
-        # A whole number past what the database stores (SQLite refuses to bind it): the
-        # request's fault, whatever field carried it.
-        return domain_error(_out_of_range())
+        # A whole number past what the database stores (SQLite refuses to bind it): no row
+        # can have it, whatever field carried it.
+        return domain_error(_no_such_row())
 
     @app.errorhandler(DataError)
     def value_out_of_range(exc: DataError):  # type: ignore[no-untyped-def]
-        # PostgreSQL's "data exception" class (SQLSTATE 22xxx: numeric value out of range,
-        # invalid text for a type, ...) comes from a value the request sent. Nothing was
-        # written: the transaction is rolled back.
+        # PostgreSQL's "data exception" class (SQLSTATE 22xxx) comes from a value the request
+        # sent, and nothing was written (the transaction rolls back). An id past the column's
+        # range (22003, e.g. above 2^31 for an integer key) names no row: 404; any other bad
+        # value is a 400.
         state = getattr(exc.orig, "sqlstate", None) or ""
-        if not state.startswith("22"):
-            raise exc
-        return domain_error(_out_of_range())
+        if state == "22003":
+            return domain_error(_no_such_row())
+        if state.startswith("22"):
+            return domain_error(
+                BadRequest("A value in the request is not valid.", code="invalid_value")
+            )
+        raise exc
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

@@ -125,7 +125,9 @@ def list_tokens(
 def revoke_token(session: Session, *, token_id: int, actor: User | None, now: datetime) -> ApiToken:
     """Revoke a token: its owner or an admin (`actor=None`: the operator's command line).
     Revoking a revoked token changes nothing."""
-    row = session.get(ApiToken, token_id, with_for_update=True)
+    # No row lock: revoking is idempotent, and the row's eager join to users cannot be locked
+    # on PostgreSQL (FOR UPDATE on the nullable side of an outer join).
+    row = session.get(ApiToken, token_id)
     if row is None:
         raise NotFound("No such token.", code="token_not_found")
     if actor is not None and row.user_id != actor.id and not actor.has_role("admin"):

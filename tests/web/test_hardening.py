@@ -88,10 +88,10 @@ def test_an_id_past_64_bits_is_404(client, worker_headers, path):
     assert client.get(path, headers=worker_headers).status_code == 404
 
 
-def test_the_largest_64_bit_id_is_a_plain_404(client, worker_headers):
+def test_the_largest_64_bit_id_is_a_404(client, worker_headers):
+    # A plain "no such case" on SQLite; past PostgreSQL's 32-bit integer keys, out of range.
     resp = client.get(f"/api/v1/cases/{BIG - 1}", headers=worker_headers)
     assert resp.status_code == 404
-    assert resp.get_json()["error"]["code"] == "case_not_found"
 
 
 def test_a_query_number_past_64_bits_is_400(client, api_as):
