@@ -16,7 +16,7 @@ from engine.accounts.sessions import (
     start_session,
     user_for_session,
 )
-from engine.accounts.throttle import Outcome, SignIn, is_locked, sign_in, unlock
+from engine.accounts.throttle import Outcome, SignIn, is_locked, locked_users, sign_in, unlock
 from engine.accounts.tokens import (
     SCOPES,
     TokenGrant,
@@ -52,6 +52,7 @@ __all__ = [
     "grant_for_token",
     "is_locked",
     "list_tokens",
+    "locked_users",
     "revoke_token",
     "set_password",
     "sign_in",

@@ -99,6 +99,15 @@ def sign_in(session: Session, *, username: str, password: str, ip: str, now: dat
     return SignIn(Outcome.OK, found)
 
 
+def locked_users(session: Session, *, now: datetime) -> list[User]:
+    """Accounts locked out right now, soonest to unlock first."""
+    return list(
+        session.scalars(
+            select(User).where(User.locked_until > now).order_by(User.locked_until, User.id)
+        )
+    )
+
+
 def unlock(session: Session, *, username: str, now: datetime) -> User:
     """Lift a lockout now; earlier failures no longer count towards the next one."""
     user = get_user(session, username)

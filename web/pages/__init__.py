@@ -9,6 +9,6 @@ bp = Blueprint("pages", __name__)
 
 def register(app: Flask) -> None:
     # Imported for their side effect: each module adds its views to bp.
-    from web.pages import admin, cases, common, inbox, login, tasks  # noqa: F401
+    from web.pages import admin, admin_lockouts, cases, common, inbox, login, tasks  # noqa: F401
 
     app.register_blueprint(bp)
