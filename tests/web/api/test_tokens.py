@@ -118,3 +118,14 @@ def test_a_token_does_not_open_the_pages(client, issue):
     resp = client.get("/", headers=headers)
     assert resp.status_code == 302
     assert resp.headers["Location"].startswith("/login")
+
+
+def test_a_signed_in_browser_revokes_its_users_token_with_a_bare_delete(app, issue):
+    from tests.factories import signed_in
+
+    user = SocialWorkerFactory()
+    token_id, headers = issue(user)
+    browser = signed_in(app.test_client(), user)
+    assert browser.delete(f"/api/v1/tokens/{token_id}").status_code == 204
+    assert browser.get("/api/v1/tasks", headers=headers).status_code == 200  # the cookie
+    assert app.test_client().get("/api/v1/tasks", headers=headers).status_code == 401
