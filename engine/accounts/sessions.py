@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from engine.accounts.models import User, UserSession
 
-# last_seen_at is written at most this often: every request reads the session, and a write
-# per page view would turn every read into a write transaction.
+# last_seen_at is written at most this often (or a tenth of the idle limit, when that is
+# shorter): every request reads the session, and a write per page view would turn every read
+# into a write transaction.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
 
@@ -62,7 +63,7 @@ def user_for_session(
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    if now - row.last_seen_at >= TOUCH_INTERVAL:
+    if now - row.last_seen_at >= min(TOUCH_INTERVAL, policy.idle / 10):
         row.last_seen_at = now
     return user
 

@@ -169,3 +169,13 @@ def test_secure_cookies_read_on_and_off_from_the_environment(monkeypatch) -> Non
     assert load_settings(secret_key="x").secure_cookies is True
     monkeypatch.delenv("CAREBRIDGE_SECURE_COOKIES")
     assert load_settings(secret_key="x").secure_cookies is True
+
+
+def test_a_short_idle_limit_still_counts_recent_activity(session, clock, alex, monkeypatch) -> None:
+    monkeypatch.setenv("CAREBRIDGE_SESSION_IDLE_MINUTES", "1")
+    client = _sign_in(_app(session, clock).test_client())
+    for _ in range(6):
+        clock.advance(timedelta(seconds=40))
+        assert _works(client)
+    clock.advance(timedelta(seconds=61))
+    assert not _works(client)
