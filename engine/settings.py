@@ -32,6 +32,9 @@ class Settings:
     session_max_hours: int = 12
     # Cookies only over HTTPS; `make run` and the e2e server turn it off (plain http on loopback).
     secure_cookies: bool = True
+    # Failed sign-ins that lock an account (15 minutes) / throttle an address (5 minutes).
+    login_account_failures: int = 5
+    login_ip_failures: int = 20
     # Bearer token for /metrics; without one, /metrics answers loopback clients only.
     metrics_token: str | None = None
 
@@ -49,8 +52,16 @@ _ENV = {
     "session_max_hours": "CAREBRIDGE_SESSION_MAX_HOURS",
     "secure_cookies": "CAREBRIDGE_SECURE_COOKIES",
     "metrics_token": "CAREBRIDGE_METRICS_TOKEN",
+    "login_account_failures": "CAREBRIDGE_LOGIN_ACCOUNT_FAILURES",
+    "login_ip_failures": "CAREBRIDGE_LOGIN_IP_FAILURES",
 }
-_INTEGERS = {"live_workflows", "session_idle_minutes", "session_max_hours"}
+_INTEGERS = {
+    "live_workflows",
+    "session_idle_minutes",
+    "session_max_hours",
+    "login_account_failures",
+    "login_ip_failures",
+}
 _BOOLEANS = {"secure_cookies"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -16,7 +16,15 @@ from engine.accounts.sessions import (
     start_session,
     user_for_session,
 )
-from engine.accounts.throttle import Outcome, SignIn, is_locked, locked_users, sign_in, unlock
+from engine.accounts.throttle import (
+    Outcome,
+    SignIn,
+    SignInLimits,
+    is_locked,
+    locked_users,
+    sign_in,
+    unlock,
+)
 from engine.accounts.tokens import (
     SCOPES,
     TokenGrant,
@@ -38,6 +46,7 @@ __all__ = [
     "Role",
     "SessionPolicy",
     "SignIn",
+    "SignInLimits",
     "TokenGrant",
     "User",
     "UserSession",

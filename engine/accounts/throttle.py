@@ -31,6 +31,14 @@ KEEP = max(ACCOUNT_WINDOW, IP_WINDOW)
 MAX_USERNAME = 80
 
 
+@dataclass(frozen=True)
+class SignInLimits:
+    """The thresholds; the defaults above, or a site's own (CAREBRIDGE_LOGIN_*_FAILURES)."""
+
+    account_failures: int = ACCOUNT_FAILURES
+    ip_failures: int = IP_FAILURES
+
+
 class Outcome(enum.StrEnum):
     OK = "ok"
     BAD_CREDENTIALS = "bad_credentials"
@@ -79,10 +87,19 @@ def _fail(session: Session, username: str, ip: str, now: datetime) -> None:
     session.flush()
 
 
-def sign_in(session: Session, *, username: str, password: str, ip: str, now: datetime) -> SignIn:
+def sign_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    ip: str,
+    now: datetime,
+    limits: SignInLimits | None = None,
+) -> SignIn:
     """Check a password under the limits. Every failure is written (the caller commits it
     even though the sign-in failed)."""
-    if _ip_failures(session, ip, now) >= IP_FAILURES:
+    limits = limits or SignInLimits()
+    if _ip_failures(session, ip, now) >= limits.ip_failures:
         return SignIn(Outcome.THROTTLED)
     user = session.scalar(select(User).where(User.username == username))
     if user is not None and is_locked(user, now):
@@ -91,7 +108,7 @@ def sign_in(session: Session, *, username: str, password: str, ip: str, now: dat
     found = authenticate(session, username, password)
     if found is None:
         _fail(session, username, ip, now)
-        if user is not None and _account_failures(session, user, now) >= ACCOUNT_FAILURES:
+        if user is not None and _account_failures(session, user, now) >= limits.account_failures:
             user.locked_until = now + LOCKOUT
             return SignIn(Outcome.LOCKED, user)
         return SignIn(Outcome.BAD_CREDENTIALS, user)

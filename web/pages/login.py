@@ -46,8 +46,17 @@ def login_post() -> str | object:
     now = deps.clock().now()
     with deps.sessions().begin() as db:
         if username and password:
+            settings = deps.deps().settings
             result = accounts.sign_in(
-                db, username=username, password=password, ip=request.remote_addr or "", now=now
+                db,
+                username=username,
+                password=password,
+                ip=request.remote_addr or "",
+                now=now,
+                limits=accounts.SignInLimits(
+                    account_failures=settings.login_account_failures,
+                    ip_failures=settings.login_ip_failures,
+                ),
             )
         else:  # an empty form guesses nothing: refused, not counted
             result = accounts.SignIn(accounts.Outcome.BAD_CREDENTIALS)

@@ -111,3 +111,26 @@ def test_an_empty_form_is_refused_without_counting(client, people):
     for _ in range(6):
         assert attempt(client, "alex", "") == 401
     assert attempt(client, "alex", PASSWORD) == 302
+
+
+def test_a_site_sets_its_own_limits(session, clock, people, monkeypatch):
+    from sqlalchemy.orm import sessionmaker
+
+    from engine.settings import load_settings
+    from web import create_app
+
+    monkeypatch.setenv("CAREBRIDGE_LOGIN_IP_FAILURES", "3")
+    monkeypatch.setenv("CAREBRIDGE_LOGIN_ACCOUNT_FAILURES", "2")
+    sessions = sessionmaker(
+        bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    app = create_app(
+        load_settings(database_url="sqlite://", secret_key="t", testing=True),
+        sessions=sessions,
+        clock=clock,
+        config={"WTF_CSRF_ENABLED": False},
+    )
+    client = app.test_client()
+    assert [attempt(client, "alex", "wrong") for _ in range(2)] == [401, 423]
+    attempt(client, "nobody", "wrong")
+    assert attempt(client, "sam", PASSWORD) == 429
