@@ -29,7 +29,7 @@ setup: $(STAMP) $(ASSETS) ## create .venv, install packages and static assets
 
 run: setup ## set up, create the schema, deploy diagrams, seed demo data and serve (gunicorn) on http://127.0.0.1:5000
 	$(BIN)/carebridge init --demo
-	$(BIN)/carebridge serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	CAREBRIDGE_SECURE_COOKIES=0 $(BIN)/carebridge serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: setup lint ## set up and run the whole suite on SQLite, then on PostgreSQL when it answers
 	CAREBRIDGE_TEST_DATABASE=sqlite $(BIN)/pytest

@@ -23,6 +23,7 @@ from engine import demo as demo_data
 from engine.calendar import Site
 from engine.clock import SystemClock
 from engine.db import make_engine, make_sessionmaker
+from engine.errors import CareBridgeError
 from engine.settings import Settings, load_settings
 from engine.uow import UnitOfWork
 from engine.wiring import wire
@@ -313,25 +314,136 @@ def token() -> None:
 @token.command("create")
 @click.argument("username")
 @click.option("--name", default="cli", help="A label for the token.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(accounts.SCOPES),
+    help="What the token may do (repeatable; default: api, the user's own rights).",
+)
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, accounts.tokens.MAX_EXPIRY_DAYS),
+    default=accounts.tokens.DEFAULT_EXPIRY_DAYS,
+    show_default=True,
+    help="Days until the token stops working.",
+)
 @pass_env
-def token_create(env: Env, username: str, name: str) -> None:
-    """Print a new API token for USERNAME."""
+def token_create(
+    env: Env, username: str, name: str, scopes: tuple[str, ...], expires_days: int
+) -> None:
+    """Print a new API token for USERNAME (shown once; only its hash is kept)."""
     clock = SystemClock()
     with env.transaction() as session:
         try:
             user = accounts.get_user(session, username)
         except Exception as exc:
             raise click.ClickException(str(exc)) from exc
-        value = accounts.create_token(session, user, name=name, now=clock.now())
+        value = accounts.create_token(
+            session,
+            user,
+            name=name,
+            now=clock.now(),
+            scopes=scopes or accounts.tokens.DEFAULT_SCOPES,
+            expires_days=expires_days,
+        )
         audit.record(
             session,
             audit.AuditTag.TOKEN_CREATED,
             actor=audit.Actor(user.id, user.username),
             at=clock.now(),
             category="security",
-            details={"name": name},
+            details={"name": name, "scopes": sorted(scopes or accounts.tokens.DEFAULT_SCOPES)},
         )
     click.echo(value)
+
+
+@token.command("list")
+@click.option("--user", "username", default=None, help="Only this user's tokens.")
+@pass_env
+def token_list(env: Env, username: str | None) -> None:
+    """List tokens (never their secrets): id, user, scopes, expiry and status."""
+    now = SystemClock().now()
+    with env.transaction() as session:
+        for row in accounts.list_tokens(session, actor=None, username=username):
+            expires = row.expires_at.isoformat() if row.expires_at else "never"
+            click.echo(
+                f"{row.id}\t{row.user.username}\t{row.name}\t{','.join(sorted(row.scope_set))}"
+                f"\texpires {expires}\t{accounts.token_status(row, now)}"
+            )
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@pass_env
+def token_revoke(env: Env, token_id: int) -> None:
+    """Revoke token TOKEN_ID at once."""
+    now = SystemClock().now()
+    with env.transaction() as session:
+        try:
+            row = accounts.revoke_token(session, token_id=token_id, actor=None, now=now)
+        except CareBridgeError as exc:
+            raise click.ClickException(exc.public_message) from exc
+        audit.record(
+            session,
+            audit.AuditTag.TOKEN_REVOKED,
+            actor=audit.SYSTEM,
+            at=now,
+            category="security",
+            details={"token_id": row.id, "owner_id": row.user_id},
+        )
+    click.echo(f"token {token_id} revoked")
+
+
+@main.group("user")
+def user_group() -> None:
+    """User accounts."""
+
+
+@user_group.command("unlock")
+@click.argument("username")
+@pass_env
+def user_unlock(env: Env, username: str) -> None:
+    """Lift USERNAME's sign-in lockout."""
+    now = SystemClock().now()
+    with env.transaction() as session:
+        try:
+            user = accounts.unlock(session, username=username, now=now)
+        except CareBridgeError as exc:
+            raise click.ClickException(exc.public_message) from exc
+        audit.record(
+            session,
+            audit.AuditTag.USER_UNLOCKED,
+            actor=audit.SYSTEM,
+            at=now,
+            category="security",
+            details={"user_id": user.id},
+        )
+    click.echo(f"{username} unlocked")
+
+
+@user_group.command("password")
+@click.argument("username")
+@click.password_option(prompt="New password")
+@pass_env
+def user_password(env: Env, username: str, password: str) -> None:
+    """Set USERNAME's password; every session of theirs ends."""
+    now = SystemClock().now()
+    with env.transaction() as session:
+        try:
+            user = accounts.get_user(session, username)
+            ended = accounts.change_password(session, user=user, new_password=password, now=now)
+        except CareBridgeError as exc:
+            raise click.ClickException(exc.public_message) from exc
+        audit.record(
+            session,
+            audit.AuditTag.PASSWORD_CHANGED,
+            actor=audit.SYSTEM,
+            at=now,
+            category="security",
+            details={"user_id": user.id, "sessions_ended": ended},
+        )
+    click.echo(f"password changed; {ended} session(s) ended")
 
 
 @main.command()

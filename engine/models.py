@@ -1,7 +1,7 @@
 """Imports every model so Base.metadata is complete (for Alembic and tests)."""
 
 from engine.access.models import BreakGlassGrant
-from engine.accounts.models import ApiToken, Role, User, UserRole
+from engine.accounts.models import ApiToken, LoginFailure, Role, User, UserRole, UserSession
 from engine.assessments.models import Assessment
 from engine.audit.models import AuditEvent, AuditHead
 from engine.cases.models import CareTeamMember, Case, CaseFlagEvent, Client
@@ -28,6 +28,7 @@ __all__ = [
     "CommunityResource",
     "Consent",
     "HumanTask",
+    "LoginFailure",
     "Notification",
     "OnCallShift",
     "ProcessDefinition",
@@ -38,4 +39,5 @@ __all__ = [
     "Timer",
     "User",
     "UserRole",
+    "UserSession",
 ]

@@ -73,6 +73,17 @@ class Settings:
             business_day_end=self.business_day_end,
         )
 
+    # Server-side sign-in sessions: idle timeout and absolute lifetime.
+    session_idle_minutes: int = 15
+    session_max_hours: int = 12
+    # Cookies only over HTTPS; `make run` and the e2e server turn it off (plain http on loopback).
+    secure_cookies: bool = True
+    # Failed sign-ins that lock an account (15 minutes) / throttle an address (5 minutes).
+    login_account_failures: int = 5
+    login_ip_failures: int = 20
+    # Bearer token for /metrics; without one, /metrics answers loopback clients only.
+    metrics_token: str | None = None
+
 
 _ENV = {
     "database_url": "CAREBRIDGE_DATABASE_URL",
@@ -97,6 +108,12 @@ _ENV = {
     "script_workers": "CAREBRIDGE_SCRIPT_WORKERS",
     "script_memory_mb": "CAREBRIDGE_SCRIPT_MEMORY_MB",
     "scheduler_heartbeat": "CAREBRIDGE_SCHEDULER_HEARTBEAT",
+    "session_idle_minutes": "CAREBRIDGE_SESSION_IDLE_MINUTES",
+    "session_max_hours": "CAREBRIDGE_SESSION_MAX_HOURS",
+    "secure_cookies": "CAREBRIDGE_SECURE_COOKIES",
+    "metrics_token": "CAREBRIDGE_METRICS_TOKEN",
+    "login_account_failures": "CAREBRIDGE_LOGIN_ACCOUNT_FAILURES",
+    "login_ip_failures": "CAREBRIDGE_LOGIN_IP_FAILURES",
 }
 _PATHS = {"closed_days_file", "scheduler_heartbeat"}
 _INTEGERS = {
@@ -105,7 +122,14 @@ _INTEGERS = {
     "notify_max_attempts",
     "script_workers",
     "script_memory_mb",
+    "session_idle_minutes",
+    "session_max_hours",
+    "login_account_failures",
+    "login_ip_failures",
 }
+_BOOLEANS = {"secure_cookies"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"
@@ -163,6 +187,10 @@ def load_settings(**overrides: Any) -> Settings:
                 values[name] = parse_day_end(raw)
             elif name in _PATHS:
                 values[name] = Path(raw)
+            elif name in _BOOLEANS:
+                if raw.strip().lower() not in _TRUE | _FALSE:
+                    raise ValueError(f"{var} must be on or off (1/0), not {raw!r}")
+                values[name] = raw.strip().lower() in _TRUE
             else:
                 values[name] = raw
     values.update(overrides)

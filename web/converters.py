@@ -8,6 +8,8 @@ from werkzeug.routing import IntegerConverter
 # The largest id a row can have on every supported database: the id columns are INTEGER,
 # signed 32-bit on PostgreSQL (SQLite's INTEGER would hold 64 bits).
 MAX_ROW_ID = 2**31 - 1
+# The largest integer any column holds (BIGINT): a JSON number past it is refused (400).
+MAX_ID = 2**63 - 1
 
 
 class RowIdConverter(IntegerConverter):

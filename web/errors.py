@@ -13,11 +13,11 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from engine import access
-from engine.errors import CareBridgeError, ErrorKind
+from engine.errors import BadRequest, CareBridgeError, ErrorKind, NotFound
 from web import deps
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,10 @@ def _audit_refusal(exc: CareBridgeError) -> None:
         log.exception("could not audit a refused %s %s", request.method, request.path)
 
 
+def _no_such_row() -> NotFound:
+    return NotFound("Nothing has that id: it is out of range.", code="id_out_of_range")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CareBridgeError)
     def domain_error(exc: CareBridgeError) -> ResponseReturnValue:
@@ -86,6 +90,27 @@ def init_app(app: Flask) -> None:
             if isinstance(exc, access.RecordAccessDenied)
             else None,
         ), status
+
+    @app.errorhandler(OverflowError)
+    def number_out_of_range(exc: OverflowError) -> ResponseReturnValue:
+        # A whole number past what the database stores (SQLite refuses to bind it): no row
+        # can have it, whatever field carried it.
+        return domain_error(_no_such_row())
+
+    @app.errorhandler(DataError)
+    def value_out_of_range(exc: DataError) -> ResponseReturnValue:
+        # PostgreSQL's "data exception" class (SQLSTATE 22xxx) comes from a value the request
+        # sent, and nothing was written (the transaction rolls back). An id past the column's
+        # range (22003, e.g. above 2^31 for an integer key) names no row: 404; any other bad
+        # value is a 400.
+        state = getattr(exc.orig, "sqlstate", None) or ""
+        if state == "22003":
+            return domain_error(_no_such_row())
+        if state.startswith("22"):
+            return domain_error(
+                BadRequest("A value in the request is not valid.", code="invalid_value")
+            )
+        raise exc
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

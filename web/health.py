@@ -1,14 +1,18 @@
 """Root-level operational endpoints: /healthz (load balancers) and /metrics (Prometheus).
 
-Both answer without signing in: they carry counts only, never patient data. Deployments
-that expose the app publicly should keep /metrics to the internal network at the proxy."""
+/healthz answers anyone (status only). /metrics carries counts only, never patient data, but
+still tells an outsider how busy each queue is: with CAREBRIDGE_METRICS_TOKEN set it wants
+`Authorization: Bearer <that token>`; without it, only a loopback client is answered (a
+deployment behind a proxy on the same host should set the token, since every request then
+arrives from loopback)."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -37,6 +41,25 @@ def healthz() -> Any:
     return {"status": "ok", "database": "ok"}
 
 
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def _metrics_allowed() -> bool:
+    expected = deps.deps().settings.metrics_token
+    if expected:
+        header = request.headers.get("Authorization", "")
+        given = header[7:].strip() if header.startswith("Bearer ") else ""
+        return hmac.compare_digest(given.encode(), expected.encode())
+    return request.remote_addr in LOOPBACK
+
+
 @bp.get("/metrics")
 def metrics_text() -> Any:
+    if not _metrics_allowed():
+        return Response(
+            "Metrics need the metrics token.\n",
+            status=401,
+            mimetype="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     return metrics.render(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "carebridge_metrics"
 # Latency buckets for an interactive app: the inbox target is 30 ms, a completion ~100 ms.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -129,8 +130,11 @@ def _observe(response: Response) -> Response:
     metrics: Metrics | None = current_app.extensions.get(EXTENSION)
     if started is None or metrics is None:
         return response
-    # The endpoint name, never the raw path: ids in paths would explode the label set.
-    labels = (request.endpoint or "unmatched", request.method, str(response.status_code))
+    # Bounded labels only: the endpoint name, never the raw path (ids and invented paths
+    # would grow a series each), and any method outside HTTP's usual few folds into "other".
+    method = request.method if request.method in METHODS else "other"
+    status = str(response.status_code) if 100 <= response.status_code < 600 else "other"
+    labels = (request.endpoint or "other", method, status)
     metrics.requests.labels(*labels).inc()
     metrics.latency.labels(*labels).observe(time.perf_counter() - started)
     return response

@@ -130,6 +130,7 @@ class AuditTag(StrEnum):
     INSTANCE_STARTED = "instance:started"
     INSTANCE_COMPLETED = "instance:completed"
     MESSAGE_RECEIVED = "instance:message"
+    MESSAGE_ACCEPTED = "case:message:accepted"
     TIMER_FIRED = "instance:timer:fired"
     ASSESSMENT_RECORDED = "case:assessment:recorded"
     REFERRAL_UPDATED = "case:referral:updated"
@@ -143,6 +144,10 @@ class AuditTag(StrEnum):
     USER_LOGIN = "user:login"
     USER_LOGIN_FAILED = "user:login_failed"
     TOKEN_CREATED = "user:token:created"  # noqa: S105  (an audit tag, not a secret)
+    TOKEN_REVOKED = "user:token:revoked"  # noqa: S105
+    USER_LOGOUT = "user:logout"
+    USER_UNLOCKED = "user:unlocked"
+    PASSWORD_CHANGED = "user:password:changed"  # noqa: S105
     AUDIT_VIEWED = "audit:viewed"
     # Record-level access (engine.access): reads outside a case page, refusals, break-glass.
     CASE_LIST_VIEWED = "case:list:viewed"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, audit
+from engine import access, audit, definitions
 from engine.accounts.models import User
 from engine.calendar import DEFAULT_SITE, Site
 from engine.cases import team
@@ -72,6 +72,25 @@ def _clean_client(raw: Mapping[str, Any] | None, today: date) -> dict[str, Any]:
 REASON_MAX_LENGTH = 4000
 
 
+def _require_case_pathway(session: Session, pathway: object) -> None:
+    definition = (
+        definitions.latest_definition(session, pathway, missing_ok=True)
+        if isinstance(pathway, str)
+        else None
+    )
+    if definition is None or not definitions.is_case_pathway(definition):
+        raise Invalid(
+            "Only a deployed case pathway can open a case.",
+            code="invalid_case",
+            details=[
+                {
+                    "field": "pathway",
+                    "message": "Name a process marked as a case pathway, e.g. care_pathway.",
+                }
+            ],
+        )
+
+
 def open_case(
     session: Session,
     *,
@@ -83,7 +102,9 @@ def open_case(
     primary_social_worker: User | None = None,
     site: Site = DEFAULT_SITE,
 ) -> tuple[Case, instances.CommandResult]:
-    """Register (or find by MRN) the client, open a case, start its pathway."""
+    """Register (or find by MRN) the client, open a case, start its pathway (a process marked
+    as a case pathway, see engine/definitions/pathways.py)."""
+    _require_case_pathway(session, pathway)
     now = clock.now()
     fields = _clean_client(client, now.date())
     if not isinstance(reason, str) or not reason.strip():

@@ -1,4 +1,5 @@
 from engine.definitions.models import ProcessDefinition
+from engine.definitions.pathways import CASE_PATHWAY_PROPERTY, is_case_pathway
 from engine.definitions.services import (
     DefinitionSummary,
     DeployResult,
@@ -13,12 +14,14 @@ from engine.definitions.services import (
 )
 
 __all__ = [
+    "CASE_PATHWAY_PROPERTY",
     "DefinitionSummary",
     "DeployResult",
     "ProcessDefinition",
     "deploy",
     "deploy_directory",
     "get_definition",
+    "is_case_pathway",
     "latest_definition",
     "list_definitions",
     "read_diagrams",

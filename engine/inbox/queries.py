@@ -147,11 +147,34 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
 
 
-def _decode(cursor: str) -> list[Any]:
+_MAX_KEY = 2**63 - 1
+
+
+def _decode(cursor: str, *, fields: int) -> list[Any]:
+    """A cursor this module wrote: `[rank?, due ISO time, task id]`. Anything else (edited,
+    truncated, another sort's cursor) is a 400, never a database error."""
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as exc:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, RecursionError) as exc:
         raise BadRequest("Invalid page cursor.", code="bad_cursor") from exc
+    if not isinstance(values, list) or len(values) != fields:
+        raise BadRequest("Invalid page cursor.", code="bad_cursor")
+    *ranks, due, tid = values
+    valid = all(_is_key(v) for v in (*ranks, tid)) and isinstance(due, str) and _is_time(due)
+    if not valid:
+        raise BadRequest("Invalid page cursor.", code="bad_cursor")
+    return values
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_KEY
+
+
+def _is_time(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def list_tasks(
@@ -191,12 +214,12 @@ def list_tasks(
     if sort == "due":
         order = [HumanTask.due_at, HumanTask.id]
         if after:
-            due, tid = _decode(after)
+            due, tid = _decode(after, fields=2)
             filters.append(tuple_(HumanTask.due_at, HumanTask.id) > tuple_(_dt(due), tid))
     else:
         order = [HumanTask.priority_rank.desc(), HumanTask.due_at, HumanTask.id]
         if after:
-            rank, due, tid = _decode(after)
+            rank, due, tid = _decode(after, fields=3)
             filters.append(
                 or_(
                     HumanTask.priority_rank < rank,

@@ -1,6 +1,7 @@
 from engine.audit import actor_of
 from engine.inbox.tasks import get_task
 from engine.instances.live import LIVE
+from engine.instances.message_rules import authorize_message, declared_messages
 from engine.instances.models import ProcessInstance
 from engine.instances.services import (
     CommandResult,
@@ -33,9 +34,11 @@ __all__ = [
     "InstanceView",
     "ProcessInstance",
     "actor_of",
+    "authorize_message",
     "complete_task",
     "configure_live_workflows",
     "configure_script_sandbox",
+    "declared_messages",
     "deliver_message",
     "describe_instance",
     "fire_timer",

@@ -359,6 +359,17 @@ def timer_outcome(wf: BpmnWorkflow, task_id: str) -> str:
     return "cancelled"
 
 
+def message_names(spec: Any, subprocess_specs: Mapping[str, Any] | None = None) -> set[str]:
+    """Every message a process (and what it calls) sends or waits for, by name."""
+    names = set()
+    for one in [spec, *(subprocess_specs or {}).values()]:
+        for ts in one.task_specs.values():
+            event_def = getattr(ts, "event_definition", None)
+            if isinstance(event_def, MessageEventDefinition) and event_def.name:
+                names.add(event_def.name)
+    return names
+
+
 def message_start_names(spec: Any) -> set[str]:
     names = set()
     for ts in spec.task_specs.values():

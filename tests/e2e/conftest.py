@@ -73,6 +73,8 @@ def server_environment(tmp: Path) -> dict[str, str]:
         "CAREBRIDGE_DEMO_PASSWORD": DEMO_PASSWORD,
         "CAREBRIDGE_SCHEDULER": "embedded",
         "CAREBRIDGE_SECRET_KEY": "e2e-secret-key",
+        # Plain http on loopback: a Secure cookie would never come back.
+        "CAREBRIDGE_SECURE_COOKIES": "0",
         # The checkout itself first: the server must run this tree's code.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }

@@ -90,6 +90,7 @@ def test_a_social_worker_takes_a_new_case_through_intake_and_assessment(sign_in,
 
     # Assessment: C-SSRS questions 3-5 appear only after a yes to question 2.
     page.click(f"tr:has-text('{CLIENT}') a.task-link")
+    page.wait_for_load_state()  # forms.js (deferred) hides the conditional questions on load
     assert page.locator("#f-cssrs-q3").is_hidden()
     page.check("#f-cssrs-q2-0")  # yes
     assert page.locator("#f-cssrs-q3").is_visible()

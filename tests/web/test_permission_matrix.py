@@ -173,6 +173,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/api/v1/process-definitions/{definition}/xml", API_ANY
     ),
     ("POST", "/api/v1/messages"): Row("/api/v1/messages", same(422, 401), json={}),
+    ("GET", "/api/v1/tokens"): Row("/api/v1/tokens", API_ANY),
+    ("DELETE", "/api/v1/tokens/<int:token_id>"): Row("/api/v1/tokens/999999", same(404, 401)),
+    ("POST", "/api/v1/account/password"): Row("/api/v1/account/password", same(422, 401), json={}),
+    ("POST", "/api/v1/users/<username>/unlock"): Row(
+        "/api/v1/users/alex/unlock", "403 403 403 403 403 200 403 401", json={}
+    ),
     ("GET", "/api/v1/instruments"): Row("/api/v1/instruments", API_ANY),
     ("POST", "/api/v1/instruments/<key>/score"): Row(
         "/api/v1/instruments/phq2/score", API_ANY, json={"answers": {"q1": 1, "q2": 1}}
@@ -239,6 +245,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         "/admin/on-call/999999/delete", "403 403 403 403 404 404 403 302", form={}
     ),
     ("GET", "/reports/break-glass"): Row("/reports/break-glass", "403 403 403 403 200 200 403 302"),
+    ("GET", "/admin/lockouts"): Row("/admin/lockouts", "403 403 403 403 403 200 403 302"),
+    ("POST", "/admin/lockouts/<username>/unlock"): Row(
+        "/admin/lockouts/alex/unlock", "403 403 403 403 403 302 403 302", form={}
+    ),
     ("GET", "/admin/processes"): Row("/admin/processes", "403 403 403 403 403 200 403 302"),
     ("POST", "/admin/processes"): Row(
         "/admin/processes", "403 403 403 403 403 302 403 302", form={}

@@ -1044,7 +1044,11 @@ PATHS: dict[str, Any] = {
     "/api/v1/messages": {
         "post": _op(
             "deliverMessage",
-            "Deliver a message to the case's waiting instances (or start a process it starts).",
+            "Deliver a message to the case's waiting instances (or start a process it starts). "
+            "Each message kind has its own origin: `referral_status` only from a token with the "
+            "`referral` scope; `discharge` from an `adt`/`hl7` token or a case manager/admin; "
+            "any other message a deployed process declares from an `adt`/`hl7` token or "
+            "clinical staff. A name no deployed process declares is 422.",
             "instances",
             {
                 "200": _json(
@@ -1308,6 +1312,7 @@ DOCUMENT: dict[str, Any] = {
             "audit",
             "on-call",
             "notifications",
+            "security",
             "meta",
         )
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
@@ -180,7 +181,15 @@ def download(definition_id: int) -> Response:
         _, xml, definition = pages_view.definition_xml(session, definition_id)
         filename = f"{definition.process_key}-v{definition.version}.bpmn"
     return Response(
-        xml,
-        mimetype="application/xml",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        xml, mimetype="application/xml", headers={"Content-Disposition": attachment(filename)}
     )
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for any file name. HTTP headers are Latin-1: a process id in
+    another script broke the response, so the name goes as RFC 5987 UTF-8 (`filename*`) with
+    a plain-ASCII `filename` for old clients."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

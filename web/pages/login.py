@@ -1,18 +1,35 @@
-"""Signing in and out. Every attempt is audited; the POST is rate limited per address."""
+"""Signing in and out. Every attempt is audited; failures are limited per account (lockout)
+and per client address (engine.accounts.throttle)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from engine import accounts, audit
 from web import deps
-from web.auth import Principal, limiter, login_required
+from web.auth import end_browser_session, login_required, start_browser_session
 from web.pages import bp
 from web.pages.common import safe_next
 
 MAX_FIELD = 200  # longer than any username or sane password: refuse before hashing
+
+_REFUSED = {
+    accounts.Outcome.BAD_CREDENTIALS: (
+        "That username and password do not match an active account.",
+        401,
+    ),
+    accounts.Outcome.LOCKED: (
+        "This account is locked after too many failed sign-ins. Try again later or ask an "
+        "administrator to unlock it.",
+        423,
+    ),
+    accounts.Outcome.THROTTLED: (
+        "Too many failed sign-ins from this computer. Wait a few minutes and try again.",
+        429,
+    ),
+}
 
 
 @bp.get("/login")
@@ -23,14 +40,28 @@ def login() -> ResponseReturnValue:
 
 
 @bp.post("/login")
-@limiter.limit("10 per minute")
 def login_post() -> ResponseReturnValue:
     username = request.form.get("username", "").strip()[:MAX_FIELD]
     password = request.form.get("password", "")[: MAX_FIELD * 5]
     target = safe_next(request.form.get("next"), url_for("pages.inbox"))
     now = deps.clock().now()
     with deps.transaction() as db:
-        user = accounts.authenticate(db, username, password) if username and password else None
+        if username and password:
+            settings = deps.deps().settings
+            result = accounts.sign_in(
+                db,
+                username=username,
+                password=password,
+                ip=request.remote_addr or "",
+                now=now,
+                limits=accounts.SignInLimits(
+                    account_failures=settings.login_account_failures,
+                    ip_failures=settings.login_ip_failures,
+                ),
+            )
+        else:  # an empty form guesses nothing: refused, not counted
+            result = accounts.SignIn(accounts.Outcome.BAD_CREDENTIALS)
+        user = result.user if result.outcome is accounts.Outcome.OK else None
         if user is None:
             audit.record(
                 db,
@@ -38,7 +69,7 @@ def login_post() -> ResponseReturnValue:
                 actor=audit.SYSTEM,
                 at=now,
                 category="security",
-                details={"username": username},
+                details={"username": username, "outcome": str(result.outcome)},
             )
         else:
             audit.record(
@@ -49,20 +80,20 @@ def login_post() -> ResponseReturnValue:
                 category="security",
             )
             _ = user.roles  # loaded now: the Principal outlives this session
+            db.flush()  # the reset failure count (and any rehash) before the user is detached
             db.expunge(user)
     if user is None:
-        flash("That username and password do not match an active account.", "error")
+        message, status = _REFUSED[result.outcome]
+        flash(message, "error")
         page = render_template("pages/login.html", next=target, username=username)
-        return page, 401
-    session.clear()  # a fresh session on sign-in: nothing carried over from before
-    login_user(Principal(user))
+        return page, status
+    start_browser_session(user)
     return redirect(target)
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
-    logout_user()
-    session.clear()
+    end_browser_session(g.user)
     flash("You are signed out.", "notice")
     return redirect(url_for("pages.login"))
