@@ -23,6 +23,8 @@ from engine import accounts, definitions, schema
 from engine.accounts.models import User
 from engine.db import make_engine
 from engine.settings import ROOT
+from engine.uow import UnitOfWorkSession
+from engine.wiring import wire
 
 PG_URL = os.environ.get(
     "CAREBRIDGE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -85,8 +87,9 @@ def fresh_database(backend: str, *, pool_size: int = 5) -> Iterator[Database]:
 
 
 def _prepared(backend: str, url: str, engine: Engine) -> Database:
+    wire()  # referrals subscribe to the engine's events, as at every program's start
     schema.upgrade(engine)
-    sessions = sessionmaker(bind=engine, expire_on_commit=False)
+    sessions = sessionmaker(bind=engine, expire_on_commit=False, class_=UnitOfWorkSession)
     with sessions.begin() as session:
         accounts.ensure_roles(session)
     with sessions.begin() as session:

@@ -79,9 +79,9 @@ def register(main: click.Group, pass_env: Any) -> None:
     def listen(env: Any, host: str, port: int, token: str | None) -> None:
         """Receive ADT messages over MLLP; each is acknowledged after it is committed."""
         if token is not None:
-            with env.sessions.begin() as session:
-                scopes = accounts.token_scopes(session, token)
-            if "hl7" not in scopes:
+            with env.transaction() as session:
+                grant = accounts.grant_for_token(session, token, now=SystemClock().now())
+            if grant is None or "hl7" not in grant.scopes:
                 raise click.ClickException("that token is unknown, revoked or lacks the hl7 scope")
         click.echo(f"HL7 MLLP listener on {host}:{port}")
         try:

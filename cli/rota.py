@@ -51,7 +51,7 @@ def import_csv(env: Any, file: Path) -> None:
         raise click.ClickException("the file has no shifts")
     clock = SystemClock()
     try:
-        with env.sessions.begin() as session:
+        with env.transaction() as session:
             if len(rows) >= PROGRESS_FROM:
                 with click.progressbar(length=len(rows), label="checking", file=sys.stderr) as bar:
                     shifts = oncall.import_shifts(

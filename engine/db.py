@@ -14,6 +14,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from engine.uow import UnitOfWorkSession
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -125,7 +127,10 @@ def _sqlite_serializable_begin(engine: Engine) -> None:
 
 
 def make_sessionmaker(url_or_engine: str | Engine, **kwargs: Any) -> sessionmaker[Session]:
+    """Sessions for units of work (engine.uow): their commits append audit rows and run
+    after-commit work, whether opened by a UnitOfWork or by `sessions.begin()`."""
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    kwargs.setdefault("class_", UnitOfWorkSession)
     return sessionmaker(bind=engine, expire_on_commit=False, **kwargs)
 
 

@@ -23,7 +23,11 @@ def _field_of(err: ValidationError) -> str:
         m = _REQUIRED.match(err.message)
         if m:
             parts.append(m.group(1))
-    elif err.validator == "additionalProperties":
+    elif (
+        err.validator == "additionalProperties"
+        and isinstance(err.instance, Mapping)
+        and isinstance(err.schema, Mapping)
+    ):
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         if extra:
             parts.append(extra[0])

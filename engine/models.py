@@ -1,9 +1,9 @@
 """Imports every model so Base.metadata is complete (for Alembic and tests)."""
 
 from engine.access.models import BreakGlassGrant
-from engine.accounts.models import ApiToken, Role, User, UserRole
+from engine.accounts.models import ApiToken, LoginFailure, Role, User, UserRole, UserSession
 from engine.assessments.models import Assessment
-from engine.audit.models import AuditEvent
+from engine.audit.models import AuditEvent, AuditHead
 from engine.caseload.models import Handoff
 from engine.cases.models import CareTeamMember, Case, CaseContact, CaseFlagEvent, Client
 from engine.db import Base
@@ -32,6 +32,7 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEvent",
+    "AuditHead",
     "Base",
     "BreakGlassGrant",
     "CareTeamMember",
@@ -56,6 +57,7 @@ __all__ = [
     "ServiceAtLocation",
     "ServiceTaxonomy",
     "TaxonomyTerm",
+    "LoginFailure",
     "Notification",
     "OnCallShift",
     "ProcessCurrentVersion",
@@ -70,4 +72,5 @@ __all__ = [
     "Timer",
     "User",
     "UserRole",
+    "UserSession",
 ]

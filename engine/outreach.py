@@ -5,7 +5,8 @@ follow-up call) carries the task property `clientOutreach = true`, and an interr
 event catching the message `do_not_contact` that leads to its safe counterpart (or ends it).
 While the case's client is flagged do-not-contact, the engine sends that message to any
 pathway with such a task ready, in the same command, so no outreach task stays open or is
-created: `engine.instances.services._save` calls `withdraw` before every save.
+created: `withdraw_before_save` (a WorkflowSaving subscriber, wired by engine.wiring) runs
+before every save of a case's instance, and `audit_withdrawal` records each withdrawn task.
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from engine import audit
 from engine.cases.models import Case
+from engine.clock import FrozenClock
 from engine.errors import Invalid
+from engine.events import Registry, TaskCancelled, WorkflowSaving
+from engine.inbox.models import HumanTask
+from engine.instances.models import ProcessInstance
 from engine.workflow import runtime
 
 OUTREACH_PROPERTY = "clientOutreach"
@@ -83,3 +91,42 @@ def withdraw(wf: Any) -> list[str]:
         return []
     still = {t.id for t in runtime.ready_human_tasks(wf)}
     return [t.id for t in ready if t.id not in still]
+
+
+# ---------------------------------------------------------------- subscribers ------
+def withdraw_before_save(session: Session, event: WorkflowSaving) -> dict[str, str]:
+    """Do-not-contact reaches every step: outreach that is ready now, whoever made it ready,
+    is withdrawn before the instance is saved (the in-memory checks first: most saves have
+    none). Returns {spiff task id: WITHDRAWN} for the withdrawn tasks."""
+    instance = session.get(ProcessInstance, event.instance_id)  # the command's, in memory
+    if instance is None or not may_reach_out(instance.definition):
+        return {}
+    if not ready_outreach(event.workflow):
+        return {}
+    if not case_is_dnc(session.get(Case, event.case_id)):
+        return {}
+    with runtime.using_clock(FrozenClock(event.at)):
+        withdrawn = withdraw(event.workflow)
+    return dict.fromkeys(withdrawn, WITHDRAWN)
+
+
+def audit_withdrawal(session: Session, event: TaskCancelled) -> None:
+    if event.reason != WITHDRAWN:
+        return
+    task = session.get(HumanTask, event.task_id)
+    audit.record(
+        session,
+        audit.AuditTag.OUTREACH_WITHDRAWN,
+        actor=audit.Actor(event.actor_id, event.actor_name),
+        at=event.at,
+        case_id=event.case_id,
+        instance_id=event.instance_id,
+        client_id=task.client_id if task is not None else None,
+        task_id=event.task_id,
+        details={"bpmn_id": event.bpmn_id, "reason": WITHDRAWN},
+    )
+
+
+def subscribe(registry: Registry) -> None:
+    registry.subscribe(WorkflowSaving, withdraw_before_save)
+    registry.subscribe(TaskCancelled, audit_withdrawal)

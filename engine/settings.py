@@ -30,12 +30,24 @@ class Settings:
     processes_dir: Path = ROOT / "processes"
     forms_dir: Path = ROOT / "forms"
     script_timeout_s: float = 1.0
+    # Sandbox worker processes for diagram code (engine.workflow.sandbox_pool), and the address
+    # space each may use: a script past it fails with "exceeded its memory limit".
+    script_workers: int = 4
+    script_memory_mb: int = 512
     timer_lease_s: int = 60
     demo_password: str | None = None
     # Live workflows a process keeps between commands (engine.instances.live); 0 turns it off.
     live_workflows: int = 256
     # How long a break-glass grant lets its user read a case outside their care team.
     break_glass_minutes: int = 60
+    # The audit chain's HMAC key: CAREBRIDGE_AUDIT_KEY, else var/audit-key (made 0600 on first
+    # use, i.e. by `carebridge init`). Keep it off the database host and back it up: without
+    # it the chain cannot be verified. Anchors of the chain's head are appended to
+    # `audit_anchor_file` by `carebridge audit anchor`.
+    audit_key: str | None = None
+    audit_anchor_file: Path = ROOT / "var" / "audit-anchors.jsonl"
+    # Rewritten by `carebridge scheduler` after each pass, read by `carebridge scheduler --check`.
+    scheduler_heartbeat: Path = ROOT / "var" / "scheduler-heartbeat.json"
     testing: bool = False
     # Alerts (engine.notifications): e-mail over SMTP and a signed paging webhook.
     smtp_url: str | None = None  # smtp://host:port (smtps:// for TLS, user:password@ optional)
@@ -66,6 +78,17 @@ class Settings:
             business_day_end=self.business_day_end,
         )
 
+    # Server-side sign-in sessions: idle timeout and absolute lifetime.
+    session_idle_minutes: int = 15
+    session_max_hours: int = 12
+    # Cookies only over HTTPS; `make run` and the e2e server turn it off (plain http on loopback).
+    secure_cookies: bool = True
+    # Failed sign-ins that lock an account (15 minutes) / throttle an address (5 minutes).
+    login_account_failures: int = 5
+    login_ip_failures: int = 20
+    # Bearer token for /metrics; without one, /metrics answers loopback clients only.
+    metrics_token: str | None = None
+
 
 _ENV = {
     "database_url": "CAREBRIDGE_DATABASE_URL",
@@ -88,27 +111,75 @@ _ENV = {
     "closed_days_file": "CAREBRIDGE_CLOSED_DAYS",
     "hl7_port": "CAREBRIDGE_HL7_PORT",
     "hl7_host": "CAREBRIDGE_HL7_HOST",
+    "audit_key": "CAREBRIDGE_AUDIT_KEY",
+    "audit_anchor_file": "CAREBRIDGE_AUDIT_ANCHOR_FILE",
+    "script_workers": "CAREBRIDGE_SCRIPT_WORKERS",
+    "script_memory_mb": "CAREBRIDGE_SCRIPT_MEMORY_MB",
+    "scheduler_heartbeat": "CAREBRIDGE_SCHEDULER_HEARTBEAT",
+    "session_idle_minutes": "CAREBRIDGE_SESSION_IDLE_MINUTES",
+    "session_max_hours": "CAREBRIDGE_SESSION_MAX_HOURS",
+    "secure_cookies": "CAREBRIDGE_SECURE_COOKIES",
+    "metrics_token": "CAREBRIDGE_METRICS_TOKEN",
+    "login_account_failures": "CAREBRIDGE_LOGIN_ACCOUNT_FAILURES",
+    "login_ip_failures": "CAREBRIDGE_LOGIN_IP_FAILURES",
 }
-_INTEGERS = {"live_workflows", "break_glass_minutes", "notify_max_attempts", "hl7_port"}
+_PATHS = {"closed_days_file", "scheduler_heartbeat"}
+_INTEGERS = {
+    "live_workflows",
+    "break_glass_minutes",
+    "notify_max_attempts",
+    "hl7_port",
+    "script_workers",
+    "script_memory_mb",
+    "session_idle_minutes",
+    "session_max_hours",
+    "login_account_failures",
+    "login_ip_failures",
+}
+_BOOLEANS = {"secure_cookies"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 SECRET_FILE = ROOT / "var" / "secret-key"
+AUDIT_KEY_FILE = ROOT / "var" / "audit-key"
 
 
-def _stable_secret() -> str:
+def _stable_secret(path: Path = SECRET_FILE) -> str:
     """Without CAREBRIDGE_SECRET_KEY, one key is generated once and kept in var/, so sessions
     survive restarts and every worker process of one install signs cookies alike."""
     try:
-        return SECRET_FILE.read_text().strip()
+        return path.read_text().strip()
     except FileNotFoundError:
-        SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_hex(32)
-        fd = os.open(SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(key)
         return key
     except OSError:
         return secrets.token_hex(32)
+
+
+def _audit_key() -> str:
+    """Like the secret key, but never a throwaway: a chain signed with a key nobody kept could
+    never be verified. Two processes starting at once read the one that won the race."""
+    try:
+        return _stable_secret_strict(AUDIT_KEY_FILE)
+    except FileExistsError:
+        return AUDIT_KEY_FILE.read_text().strip()
+
+
+def _stable_secret_strict(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -123,8 +194,12 @@ def load_settings(**overrides: Any) -> Settings:
                     raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
             elif name == "business_day_end":
                 values[name] = parse_day_end(raw)
-            elif name == "closed_days_file":
+            elif name in _PATHS:
                 values[name] = Path(raw)
+            elif name in _BOOLEANS:
+                if raw.strip().lower() not in _TRUE | _FALSE:
+                    raise ValueError(f"{var} must be on or off (1/0), not {raw!r}")
+                values[name] = raw.strip().lower() in _TRUE
             else:
                 values[name] = raw
     values.update(overrides)
@@ -137,4 +212,8 @@ def load_settings(**overrides: Any) -> Settings:
         values["closed_days"] = load_closed_days(values["closed_days_file"])
     if "secret_key" not in values:
         values["secret_key"] = _stable_secret()
+    if "audit_key" not in values:
+        values["audit_key"] = _audit_key()
+    if "audit_anchor_file" in values:
+        values["audit_anchor_file"] = Path(values["audit_anchor_file"])
     return replace(Settings(), **values)

@@ -6,14 +6,12 @@ the transaction."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import pickle
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,9 +31,11 @@ from engine.instances import services as instances
 from engine.instances.models import ProcessInstance
 from engine.outreach import DNC_FLAG, flags_of
 from engine.workflow import runtime
+from engine.workflow.instruction_templates import MAX_INSTRUCTIONS_CHARS
+from engine.workflow.sandbox_pool import SANDBOX, WorkerDied, WorkerTimedOut
 
-# Longer output is a template bug (or a loop); the reader would not scroll through it anyway.
-MAX_INSTRUCTIONS_CHARS = 20_000
+# A template that has not rendered by then is shown as written (it runs in a sandbox worker).
+INSTRUCTIONS_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -132,37 +132,36 @@ def summarize_task(session: Session, task: HumanTask) -> TaskSummary:
 
 
 # ---------------------------------------------------------------- instructions -----
-# Immutable: a template reads the task data, it never changes it (the same data prefills the
-# form). Chainable: `{{ screening.risk_level }}` before the screening renders empty.
-_JINJA = ImmutableSandboxedEnvironment(autoescape=True, undefined=ChainableUndefined)
-
-
-@functools.lru_cache(maxsize=8)  # one environment per finalize function
-def _environment(finalize: Callable[[Any], Any] | None) -> SandboxedEnvironment:
-    return _JINJA if finalize is None else _JINJA.overlay(finalize=finalize)
-
-
 def render_instructions(
     template: str | None,
     data: Mapping[str, Any],
     *,
-    finalize: Callable[[Any], Any] | None = None,
+    fence: tuple[str, str] | None = None,
+    timeout_s: float = INSTRUCTIONS_TIMEOUT_S,
 ) -> str | None:
     """Render a task's `instructionsForEndUser` (Markdown with Jinja) from its task data.
 
-    Sandboxed: a template cannot reach Python internals. Autoescaped: a value typed into an
-    earlier form ("<script>") comes out as text, never as markup, whatever renders the
-    Markdown later. A template that fails to render is shown as written rather than hiding
-    the instructions. `finalize` sees every value the template prints, after the sandbox and
-    before escaping (the HTML page fences values off from its Markdown with it)."""
+    Sandboxed: a template cannot reach Python internals, and it renders in a sandbox worker
+    process with a time and memory limit. Autoescaped: a value typed into an earlier form
+    ("<script>") comes out as text, never as markup, whatever renders the Markdown later. A
+    template that fails to render, or runs past its limits, is shown as written rather than
+    hiding the instructions. With `fence` (start, end), every value the template prints comes
+    out escaped between those two strings, with the private-use characters U+E000/U+E001
+    removed from it (the HTML page fences values off from its Markdown with them)."""
     if not template:
         return None
+    request = {
+        "op": "render",
+        "template": template,
+        "data": pickle.dumps(dict(data), protocol=pickle.HIGHEST_PROTOCOL),
+        "fence": fence,
+        "timeout_s": timeout_s,
+    }
     try:
-        text = str(_environment(finalize).from_string(template).render(dict(data)))
-    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError):
-        # Syntax errors, sandbox refusals and type mistakes in the template all land here.
-        return template
-    return text[:MAX_INSTRUCTIONS_CHARS]
+        text = SANDBOX.call(request, timeout_s=timeout_s).get("text")
+    except (WorkerTimedOut, WorkerDied, pickle.PicklingError, TypeError):
+        text = None
+    return template[:MAX_INSTRUCTIONS_CHARS] if text is None else str(text)
 
 
 # ---------------------------------------------------------------- one task ---------

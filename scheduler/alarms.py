@@ -7,10 +7,12 @@ import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine import alarms
 from engine.clock import Clock, SystemClock
+from engine.errors import Conflict
+from engine.uow import UnitOfWork
 from scheduler.notifier import NotificationSender
 
 log = logging.getLogger("carebridge.alarms")
@@ -25,14 +27,14 @@ class EscalationRunner:
         self.clock = clock or SystemClock()
 
     def run_due(self) -> int:
-        with self.sessions.begin() as session:
-            ids = alarms.due(session, now=self.clock.now())
+        with UnitOfWork(self.sessions) as uow:
+            ids = alarms.due(uow.session, now=self.clock.now())
         raised = 0
         for task_id in ids:
             try:
-                with self.sessions.begin() as session:
-                    raised += alarms.escalate(session, task_id=task_id, now=self.clock.now())
-            except OperationalError:
+                with UnitOfWork(self.sessions) as uow:
+                    raised += alarms.escalate(uow.session, task_id=task_id, now=self.clock.now())
+            except (Conflict, OperationalError):
                 log.warning("escalation of task %s deferred: database busy", task_id)
         return raised
 

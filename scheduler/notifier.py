@@ -12,11 +12,12 @@ import time
 import uuid
 from collections.abc import Mapping
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine import notifications
 from engine.clock import Clock, SystemClock
 from engine.notifications import DeliveryError
+from engine.uow import UnitOfWork
 
 log = logging.getLogger("carebridge.notifier")
 
@@ -50,9 +51,9 @@ class NotificationSender:
         sent = 0
         with self._lock:
             while True:
-                with self.sessions.begin() as session:
+                with UnitOfWork(self.sessions) as uow:
                     batch = notifications.claim_due(
-                        session,
+                        uow.session,
                         owner=self.owner,
                         now=self.clock.now(),
                         lease_s=self.lease_s,
@@ -63,8 +64,8 @@ class NotificationSender:
                 delivered, untried = self._deliver_batch(batch)
                 sent += delivered
                 if untried:
-                    with self.sessions.begin() as session:
-                        notifications.release(session, message_ids=untried, owner=self.owner)
+                    with UnitOfWork(self.sessions) as uow:
+                        notifications.release(uow.session, message_ids=untried, owner=self.owner)
                     return sent  # the next pass takes them, once the channel had a rest
 
     def _deliver_batch(self, batch: list[notifications.Message]) -> tuple[int, list[int]]:
@@ -100,9 +101,9 @@ class NotificationSender:
             log.exception("notification %s: channel %s crashed", message.id, message.channel)
             self._record_failure(message, f"{type(exc).__name__}: {exc}", permanent=False)
             return "retry"
-        with self.sessions.begin() as session:
+        with UnitOfWork(self.sessions) as uow:
             held = notifications.mark_sent(
-                session, message_id=message.id, owner=self.owner, now=self.clock.now()
+                uow.session, message_id=message.id, owner=self.owner, now=self.clock.now()
             )
         if not held:
             log.warning("notification %s was sent after its lease ran out", message.id)
@@ -111,9 +112,9 @@ class NotificationSender:
     def _record_failure(
         self, message: notifications.Message, error: str, *, permanent: bool
     ) -> None:
-        with self.sessions.begin() as session:
+        with UnitOfWork(self.sessions) as uow:
             notifications.mark_failed_attempt(
-                session,
+                uow.session,
                 message_id=message.id,
                 owner=self.owner,
                 now=self.clock.now(),

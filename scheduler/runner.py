@@ -15,16 +15,18 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.session import Session, sessionmaker
 
-from engine import timers
+from engine import instances, timers
 from engine.calendar import DEFAULT_SITE, Site
 from engine.clock import Clock, SystemClock
 from engine.errors import Conflict
+from engine.uow import UnitOfWork
+from engine.wiring import wire
+from scheduler import heartbeat
 
 log = logging.getLogger("carebridge.scheduler")
 
@@ -49,7 +51,9 @@ class TimerRunner:
         sweep_s: float = 15.0,
         on_fired: Callable[[int], None] | None = None,
         workers: int | None = None,
+        heartbeat: Path | None = None,
     ) -> None:
+        wire()  # the scheduler's commands emit events too: their subscribers must be there
         self.sessions = sessions
         self.clock = clock or SystemClock()
         self.site = site
@@ -58,6 +62,7 @@ class TimerRunner:
         self.batch = batch
         self.sweep_s = sweep_s
         self.on_fired = on_fired
+        self.heartbeat = heartbeat
         # Timers of a claimed batch are fired by this many threads. On PostgreSQL a firing
         # waits on round trips most of its time, so a few in flight multiply what one process
         # fires; SQLite takes one writer at a time, so there it stays one.
@@ -76,14 +81,21 @@ class TimerRunner:
         fired = 0
         with self._lock:  # one pass at a time per process; other processes coordinate by lease
             while True:
-                with self.sessions.begin() as session:
+                with UnitOfWork(self.sessions) as uow:
                     now = self.clock.now()
                     ids = timers.claim_due_timers(
-                        session, owner=self.owner, now=now, lease_s=self.lease_s, limit=self.batch
+                        uow.session,
+                        owner=self.owner,
+                        now=now,
+                        lease_s=self.lease_s,
+                        limit=self.batch,
                     )
                     if not ids:
-                        self.next_due = timers.next_wakeup(session, now=now)
-                        return fired
+                        self.next_due = timers.next_wakeup(uow.session, now=now)
+                if self.heartbeat is not None:
+                    self._beat(self.heartbeat, now)
+                if not ids:
+                    return fired
                 deadline = [time.monotonic() + self.lease_s * LEASE_BUDGET] * len(ids)
                 outcomes = list(self._executor().map(self._fire_before, ids, deadline))
                 fired += sum(1 for outcome in outcomes if outcome)
@@ -91,6 +103,13 @@ class TimerRunner:
                 # lease ran out, racing another worker. Hand it back; the next claim retakes it.
                 late = [t for t, outcome in zip(ids, outcomes, strict=True) if outcome is None]
                 self._release(late)
+
+    def _beat(self, path: Path, now: datetime) -> None:
+        """A pass reached the database: tell the health probe (scheduler.heartbeat)."""
+        try:
+            heartbeat.beat(path, at=now, interval_s=self.sweep_s)
+        except OSError:
+            log.exception("could not write the heartbeat %s; timers keep firing", path)
 
     def _fire_before(self, timer_id: int, deadline: float) -> bool | None:
         """Fire one timer of a batch, or None when the batch's lease budget has run out."""
@@ -106,21 +125,24 @@ class TimerRunner:
     def _release(self, timer_ids: list[int]) -> None:
         if not timer_ids:
             return
-        with self.sessions.begin() as session:
+        with UnitOfWork(self.sessions) as uow:
             for timer_id in timer_ids:
-                timers.release_lease(session, timer_id=timer_id, owner=self.owner)
+                timers.release_lease(uow.session, timer_id=timer_id, owner=self.owner)
 
     def _fire(self, timer_id: int, attempts: int = 3) -> bool:
         for attempt in range(attempts):
             try:
-                with self.sessions.begin() as session:
-                    done = timers.fire(session, timer_id=timer_id, clock=self.clock, site=self.site)
+                with UnitOfWork(self.sessions) as uow:
+                    done = instances.fire_timer(
+                        uow.session, timer_id=timer_id, clock=self.clock, site=self.site
+                    )
                 if done and self.on_fired:
                     self.on_fired(timer_id)
                 return done
-            except (Conflict, OperationalError, StaleDataError) as exc:
-                # Someone changed the instance under us (a person completing a task): the
-                # state we fired against is stale, so try again on the fresh state.
+            except Conflict as exc:
+                # Someone changed the instance under us (a person completing a task), or the
+                # database chose this transaction as a deadlock's or a lock wait's loser (the
+                # unit of work makes each of those a Conflict): retry on the fresh state.
                 log.info("timer %s retry %s after %s", timer_id, attempt + 1, type(exc).__name__)
             except Exception:
                 log.exception(
@@ -130,8 +152,8 @@ class TimerRunner:
         return False
 
     def next_wakeup(self) -> datetime | None:
-        with self.sessions.begin() as session:
-            return timers.next_wakeup(session, now=self.clock.now())
+        with UnitOfWork(self.sessions) as uow:
+            return timers.next_wakeup(uow.session, now=self.clock.now())
 
     # -- APScheduler ----------------------------------------------------------------
     def _tick(self, *, follow: bool = True) -> None:

@@ -22,13 +22,22 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import definitions, schema
+from engine import audit, definitions, schema
 from engine.accounts import ensure_roles
 from engine.calendar import Site
 from engine.clock import FrozenClock
 from engine.db import Base, make_engine
+from engine.instances.live import LIVE, MAX_ENTRIES
 from engine.settings import ROOT
+from engine.uow import UnitOfWorkSession
+from engine.wiring import wire
 from tests import factories
+
+# One audit key for the whole run: engine code appends with it, and apps and CLIs the tests
+# build read the same one through load_settings.
+TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef"
+os.environ.setdefault("CAREBRIDGE_AUDIT_KEY", TEST_AUDIT_KEY)
+audit.configure_key(os.environ["CAREBRIDGE_AUDIT_KEY"])
 
 BACKEND = os.environ.get("CAREBRIDGE_TEST_DATABASE", "sqlite")
 PG_URL = os.environ.get(
@@ -36,8 +45,43 @@ PG_URL = os.environ.get(
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--live-workflows",
+        choices=("on", "off"),
+        default="off" if os.environ.get("CAREBRIDGE_LIVE_WORKFLOWS") == "0" else "on",
+        help="keep live workflows between commands (on, the default) or restore every "
+        "workflow from its stored state (off; CAREBRIDGE_LIVE_WORKFLOWS=0 does the same)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "live_workflows(mode): run with the live-workflow cache 'on' or 'off' "
+        "whatever --live-workflows says (tests of the cache itself)",
+    )
+    if config.getoption("--live-workflows") == "off":
+        # Apps and CLIs the tests build read it through load_settings.
+        os.environ["CAREBRIDGE_LIVE_WORKFLOWS"] = "0"
+    # The feature modules subscribe to the core's events once, as every program's start does.
+    wire()
+
+
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"carebridge database backend: {BACKEND}"
+    live = config.getoption("--live-workflows")
+    return f"carebridge database backend: {BACKEND}; live workflows: {live}"
+
+
+@pytest.fixture(autouse=True)
+def live_workflows_mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test starts with the cache as --live-workflows (or its marker) asks, and empty."""
+    marker = request.node.get_closest_marker("live_workflows")
+    mode = marker.args[0] if marker else request.config.getoption("--live-workflows")
+    LIVE.configure(MAX_ENTRIES if mode == "on" else 0)
+    LIVE.clear()
+    yield mode
+    LIVE.clear()
 
 
 def _postgres_engine() -> Iterator[Engine]:
@@ -85,7 +129,7 @@ def db_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 def session(db_engine: Engine) -> Iterator[Session]:
     connection = db_engine.connect()
     outer = connection.begin()
-    session = Session(
+    session = UnitOfWorkSession(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     factories.bind(session)
@@ -101,7 +145,7 @@ def session(db_engine: Engine) -> Iterator[Session]:
 def committed(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
     """For tests that need real commits seen by other connections (races, crashes). Everything
     but the deployed definitions and roles is deleted afterwards."""
-    sessions = sessionmaker(bind=db_engine, expire_on_commit=False)
+    sessions = sessionmaker(bind=db_engine, expire_on_commit=False, class_=UnitOfWorkSession)
     yield sessions
     keep = {"process_definitions", "roles", "alembic_version"}
     with db_engine.begin() as conn:
@@ -135,7 +179,10 @@ def app(session: Session, clock: FrozenClock):  # type: ignore[no-untyped-def]
     from web import create_app
 
     sessions = sessionmaker(
-        bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=session.connection(),
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        class_=UnitOfWorkSession,
     )
     settings = load_settings(database_url="sqlite://", secret_key="test-secret", testing=True)
     return create_app(

@@ -83,3 +83,18 @@ def client_payload(**overrides: Any) -> dict[str, Any]:
     data = {"given_name": "Rosa", "family_name": "Diaz", "birth_date": "1958-04-02", "mrn": None}
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def signed_in(client: Any, user: User) -> Any:
+    """Sign `client` (a Flask test client) in as `user` without the login form: a real
+    server-side session row (at the app's clock) and the cookie session that points at it."""
+    from engine.accounts import SessionPolicy, start_session
+
+    session = UserFactory._meta.sqlalchemy_session
+    now = client.application.extensions["carebridge"].clock.now()
+    session_id = start_session(session, user=user, now=now, policy=SessionPolicy())
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(user.id)
+        sess["_fresh"] = True
+        sess["sid"] = session_id
+    return client

@@ -67,11 +67,31 @@ def test_assets_come_from_the_npm_lock_file_like_the_makefile() -> None:
 
 def test_python_packages_come_from_constraints_like_the_makefile() -> None:
     runs = _runs(_stages()[1])
-    assert "pip install -c constraints.txt ." in runs
+    assert "pip install -c constraints.txt -e ." in runs
     assert re.search(r"pip install .*-c constraints\.txt", (ROOT / "Makefile").read_text())
     pins = (ROOT / "constraints.txt").read_text().lower()
     for package in ("gunicorn==", "flask==", "psycopg==", "spiffworkflow=="):
         assert package in pins
+
+
+def test_the_code_is_installed_once_and_runs_from_the_copied_tree() -> None:
+    python = _stages()[1]
+    installs = [args for keyword, args in python if keyword == "RUN" and "pip install" in args]
+    assert len(installs) == 1
+    assert "pip install -c constraints.txt -e ." in _runs(python)  # editable: no second copy
+    env = " ".join(args for keyword, args in python if keyword == "ENV")
+    assert "PYTHONPATH" not in env
+
+
+def test_one_healthcheck_probes_what_each_command_needs() -> None:
+    from cli.main import main
+
+    [check] = [args for keyword, args in _stages()[1] if keyword == "HEALTHCHECK"]
+    assert check.split("CMD", 1)[1].strip() == '["carebridge", "healthcheck"]'
+    for command in (["healthcheck", "--help"], ["scheduler", "--help"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 0, result.output
+    assert "--check" in CliRunner().invoke(main, ["scheduler", "--help"]).output
 
 
 def test_the_image_runs_as_a_non_root_user() -> None:

@@ -8,14 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
-from engine import instances, notifications
+from engine import audit, instances, notifications
 from engine.clock import Clock, SystemClock
 from engine.db import make_sessionmaker
 from engine.settings import Settings, load_settings
-from web import auth, errors
+from engine.wiring import wire
+from web import auth, errors, headers
+from web.converters import RowIdConverter
 from web.deps import Deps
+from web.json_limits import LimitedJSONProvider
 
 
 def create_app(
@@ -27,16 +30,28 @@ def create_app(
     config: dict[str, Any] | None = None,
 ) -> Flask:
     settings = settings or load_settings()
+    wire()  # feature modules subscribe to the engine's events (idempotent)
     instances.configure_live_workflows(settings.live_workflows)
     notifications.configure_from(settings)
+    if settings.audit_key:
+        audit.configure_key(settings.audit_key)
+    instances.configure_script_sandbox(
+        workers=settings.script_workers, memory_mb=settings.script_memory_mb
+    )
     app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.json = LimitedJSONProvider(app)
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        # The server-side session row decides idle and absolute expiry; the cookie never
+        # outlives the absolute limit either.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         TESTING=settings.testing,
@@ -51,6 +66,7 @@ def create_app(
     )
     auth.init_app(app)
     errors.init_app(app)
+    headers.init_app(app, https=settings.secure_cookies)
     _register_blueprints(app)
     return app
 

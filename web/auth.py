@@ -1,15 +1,16 @@
-"""Sessions (Flask-Login), API tokens (Bearer), CSRF (Flask-WTF), login rate limit, role gates."""
+"""Sessions (Flask-Login over server-side session rows), API tokens (Bearer, with scopes),
+CSRF (Flask-WTF) and role gates. Sign-in limits live in engine.accounts.throttle."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import Flask, g, redirect, request, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, UserMixin, current_user
+from flask import session as flask_session
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from engine import accounts, audit
@@ -21,32 +22,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# Nothing is limited by default; the login form is (see `login_rate_limit`). In-memory counts
-# are per process: behind gunicorn each worker counts on its own, which still bounds guessing.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
 
-LOGIN_LIMIT = "10 per minute"
-
-
-def login_rate_limit(view: F) -> F:
-    """Limit password attempts per client address to LOGIN_LIMIT (HTTP 429 beyond it).
-
-    For the pages' login view; only POSTs (attempts) count, showing the form does not::
-
-        @bp.route("/login", methods=["GET", "POST"])
-        @login_rate_limit
-        def login(): ...
-
-    Disabled when the app's config has RATELIMIT_ENABLED=False (the test fixtures)."""
-    return limiter.limit(LOGIN_LIMIT, methods=["POST"])(view)  # type: ignore[return-value]
+# The Flask session key holding the server-side session id (engine.accounts.sessions).
+SESSION_ID = "sid"
 
 
 class Principal(UserMixin):
-    """Flask-Login's view of an engine User (kept detached: read-only attributes)."""
+    """Flask-Login's view of an engine User (kept detached: read-only attributes), with how
+    it was authenticated: a browser session, or a token and its scopes."""
 
-    def __init__(self, user: User, via_token: bool = False) -> None:
+    def __init__(
+        self,
+        user: User,
+        via_token: bool = False,
+        *,
+        token_id: int | None = None,
+        scopes: frozenset[str] | None = None,
+    ) -> None:
         self.user = user
         self.via_token = via_token
+        self.token_id = token_id
+        # None for a browser session: the person's own rights, like a token's `api` scope.
+        self.scopes = scopes
 
     def get_id(self) -> str:
         return str(self.user.id)
@@ -55,15 +52,64 @@ class Principal(UserMixin):
     def is_active(self) -> bool:
         return self.user.active
 
+    @property
+    def personal(self) -> bool:
+        return self.credential().personal
 
-def _load(user_id: int) -> User | None:
-    with deps.sessions().begin() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            return None
-        _ = user.roles  # load before the session closes
-        session.expunge(user)
-        return user
+    def credential(self) -> accounts.Credential:
+        return accounts.Credential(
+            user=self.user,
+            token_id=self.token_id,
+            scopes=self.scopes,
+        )
+
+
+def session_policy() -> accounts.SessionPolicy:
+    settings = deps.deps().settings
+    return accounts.SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_max_hours),
+    )
+
+
+def _detach(session: Any, user: User) -> User:
+    _ = user.roles  # load before the session closes
+    session.expunge(user)
+    return user
+
+
+def start_browser_session(user: User) -> None:
+    """Sign `user` in on this browser: a fresh cookie session bound to a new server-side
+    session row (the caller has checked the password)."""
+    with deps.transaction() as db:
+        session_id = accounts.start_session(
+            db,
+            user=db.get(User, user.id),  # type: ignore[arg-type]
+            now=deps.clock().now(),
+            policy=session_policy(),
+            ip=request.remote_addr,
+        )
+    flask_session.clear()  # nothing carried over from before signing in
+    flask_session[SESSION_ID] = session_id
+    login_user(Principal(user))
+
+
+def end_browser_session(user: User) -> None:
+    """Sign out: the server-side session ends, so a copy of the cookie no longer works."""
+    session_id = flask_session.get(SESSION_ID)
+    now = deps.clock().now()
+    with deps.transaction() as db:
+        if isinstance(session_id, str):
+            accounts.end_session(db, session_id=session_id, now=now)
+        audit.record(
+            db,
+            audit.AuditTag.USER_LOGOUT,
+            actor=audit.Actor(user.id, user.username),
+            at=now,
+            category="security",
+        )
+    logout_user()
+    flask_session.clear()
 
 
 def init_app(app: Flask) -> None:
@@ -71,29 +117,39 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "pages.login"
     login_manager.login_message = "Please sign in to continue."
     csrf.init_app(app)
-    # Flask-Limiter keeps `enabled` on the (module-wide) Limiter and defaults a new app to the
-    # previous app's value: say it for every app, so an app built after a test app that
-    # switched limits off still has them.
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    limiter.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Principal | None:
-        user = _load(int(user_id))
-        return Principal(user) if user is not None and user.active else None
+        session_id = flask_session.get(SESSION_ID)
+        if not isinstance(session_id, str) or not user_id.isdigit():
+            return None
+        with deps.transaction() as db:
+            user = accounts.user_for_session(
+                db,
+                session_id=session_id,
+                user_id=int(user_id),
+                now=deps.clock().now(),
+                policy=session_policy(),
+            )
+            if user is None:
+                return None
+            user = _detach(db, user)
+        return Principal(user)
 
     @login_manager.request_loader
     def load_from_token(req: Any) -> Principal | None:
+        # Tokens are for the JSON API only: a page is a person's, in a browser session.
+        if not req.path.startswith("/api/"):
+            return None
         header = req.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
-        with deps.sessions().begin() as session:
-            user = accounts.user_for_token(session, header[7:].strip(), now=deps.clock().now())
-            if user is None:
+        with deps.transaction() as db:
+            grant = accounts.grant_for_token(db, header[7:].strip(), now=deps.clock().now())
+            if grant is None:
                 return None
-            _ = user.roles
-            session.expunge(user)
-        return Principal(user, via_token=True)
+            user = _detach(db, grant.user)
+        return Principal(user, via_token=True, token_id=grant.token_id, scopes=grant.scopes)
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
@@ -108,7 +164,7 @@ def init_app(app: Flask) -> None:
 
 def current() -> User:
     """The signed-in engine User (views behind login_required only)."""
-    return current_user.user  # type: ignore[no-any-return]
+    return current_user.user
 
 
 def require_roles(*roles: str) -> Callable[[F], F]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.session import Session, sessionmaker
 
 from engine.calendar import Site
 from engine.clock import Clock
 from engine.drafts import DraftCipher
 from engine.settings import Settings
+from engine.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,14 @@ def deps() -> Deps:
 
 def sessions() -> sessionmaker[Session]:
     return deps().sessions
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One request = one unit of work (engine.uow): commits on success, rolls back on any
+    error, and turns every database conflict into engine.errors.Conflict (409)."""
+    with UnitOfWork(deps().sessions, clock=deps().clock) as uow:
+        yield uow.session
 
 
 def clock() -> Clock:

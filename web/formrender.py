@@ -178,7 +178,8 @@ def _children(
         sub = props[name]
         if not isinstance(sub, Mapping):
             continue
-        sub_ui = ui.get(name) if isinstance(ui.get(name), Mapping) else {}
+        raw_ui = ui.get(name)
+        sub_ui = raw_ui if isinstance(raw_ui, Mapping) else {}
         f = _field(f"{prefix}{name}", name, sub, sub_ui, name in required)
         if f is None:
             continue
@@ -218,7 +219,8 @@ def _field(
         f.children = _children(node, ui, prefix=f"{full}.", skip_logic=bool(f.instrument))
         return f
     if kind == "array":
-        items = node.get("items") if isinstance(node.get("items"), Mapping) else {}
+        raw_items = node.get("items")
+        items = raw_items if isinstance(raw_items, Mapping) else {}
         options = _options(items)
         if options is not None:
             f.widget = "checkboxes"

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
+from flask.sansio.app import App
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -26,12 +27,15 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine import notifications, tasks_view, timers
+from engine.errors import Conflict
+from engine.uow import UnitOfWork
 from web.deps import Deps
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "carebridge_metrics"
 # Latency buckets for an interactive app: the inbox target is 30 ms, a completion ~100 ms.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -54,12 +58,12 @@ class WorkGauges(Collector):
         )
         try:
             now = self._deps.clock.now()
-            with self._deps.sessions.begin() as session:
-                by_role = tasks_view.open_tasks_by_role(session)
-                overdue = tasks_view.overdue_count(session, now=now)
-                lag = timers.timer_lag_seconds(session, now=now)
-                alerts = notifications.status_counts(session)
-        except SQLAlchemyError:
+            with UnitOfWork(self._deps.sessions) as uow:
+                by_role = tasks_view.open_tasks_by_role(uow.session)
+                overdue = tasks_view.overdue_count(uow.session, now=now)
+                lag = timers.timer_lag_seconds(uow.session, now=now)
+                alerts = notifications.status_counts(uow.session)
+        except (SQLAlchemyError, Conflict):
             log.exception("metrics: the database did not answer")
             up.add_metric([], 0)
             yield up
@@ -90,7 +94,7 @@ class WorkGauges(Collector):
         )
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: App) -> None:
     """Create the app's registry and install the request hooks. Idempotent per app."""
     if EXTENSION in app.extensions:
         return
@@ -126,8 +130,11 @@ def _observe(response: Response) -> Response:
     metrics: Metrics | None = current_app.extensions.get(EXTENSION)
     if started is None or metrics is None:
         return response
-    # The endpoint name, never the raw path: ids in paths would explode the label set.
-    labels = (request.endpoint or "unmatched", request.method, str(response.status_code))
+    # Bounded labels only: the endpoint name, never the raw path (ids and invented paths
+    # would grow a series each), and any method outside HTTP's usual few folds into "other".
+    method = request.method if request.method in METHODS else "other"
+    status = str(response.status_code) if 100 <= response.status_code < 600 else "other"
+    labels = (request.endpoint or "other", method, status)
     metrics.requests.labels(*labels).inc()
     metrics.latency.labels(*labels).observe(time.perf_counter() - started)
     return response

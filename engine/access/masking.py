@@ -74,7 +74,7 @@ def mask_data(data: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]
             return [walk(v) for v in value]
         return value
 
-    return walk(dict(data))  # type: ignore[no-any-return]
+    return walk(dict(data))
 
 
 def mask_details(details: Mapping[str, Any], *, sensitive: bool) -> dict[str, Any]:

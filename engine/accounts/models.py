@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -56,6 +56,10 @@ class User(Base):
     is_intern: Mapped[bool] = mapped_column(default=False, server_default="0")
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Sign-in lockout after repeated failures (engine/accounts/throttle.py); an admin lifts it.
+    locked_until: Mapped[datetime | None]
+    # Failures before this moment no longer count towards a lockout (last success or unlock).
+    failures_reset_at: Mapped[datetime | None]
 
     roles: Mapped[list[Role]] = relationship(secondary="user_roles", lazy="selectin")
 
@@ -80,8 +84,41 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    # Space-separated integration scopes (fhir:read, fhir:write, hl7). Empty: a person's
-    # ordinary API token, which the FHIR and HL7 endpoints refuse.
-    scopes: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Space-separated scopes (engine/accounts/tokens.py SCOPES); `api` = the user's own rights.
+    scopes: Mapped[str] = mapped_column(String(200), default="api", server_default="api")
+    expires_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class UserSession(Base):
+    """A signed-in browser session, kept server-side so it can be revoked (sign-out, password
+    change) and expire (idle, absolute). The cookie holds the random id; only its hash is here."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """One failed sign-in: counted per account (lockout) and per client address (throttle)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_ip_at", "ip", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

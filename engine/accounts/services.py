@@ -1,18 +1,18 @@
-"""Users, roles, passwords (argon2) and API tokens."""
+"""Users, roles and passwords (argon2). Tokens, sessions and sign-in limits have their own
+modules."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.accounts.models import ROLE_KEYS, ApiToken, Role, User
+from engine.accounts.models import ROLE_KEYS, Role, User
+from engine.accounts.sessions import end_all_sessions
 from engine.errors import Invalid, NotFound
 
 _hasher = PasswordHasher()
@@ -59,8 +59,41 @@ def create_user(
     return user
 
 
+MIN_PASSWORD = 12
+
+
 def set_password(user: User, password: str) -> None:
     user.password_hash = _hasher.hash(password)
+
+
+def change_password(
+    session: Session,
+    *,
+    user: User,
+    new_password: str,
+    now: datetime,
+    current_password: str | None = None,
+) -> int:
+    """Set a new password and end every session of the user: a cookie copied before the
+    change stops working. `current_password` is checked when given (a person changing their
+    own); an operator's reset passes None. Returns how many sessions were ended."""
+    if (
+        current_password is not None
+        and authenticate(session, user.username, current_password) is None
+    ):
+        raise Invalid(
+            "The current password is not right.",
+            code="wrong_password",
+            details=[{"field": "current_password", "message": "Not the current password."}],
+        )
+    if not isinstance(new_password, str) or len(new_password) < MIN_PASSWORD:
+        raise Invalid(
+            f"Choose a password of at least {MIN_PASSWORD} characters.",
+            code="weak_password",
+            details=[{"field": "new_password", "message": f"At least {MIN_PASSWORD} characters."}],
+        )
+    set_password(user, new_password)
+    return end_all_sessions(session, user_id=user.id, now=now)
 
 
 def get_user(session: Session, username: str) -> User:
@@ -82,71 +115,6 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-
-
-TOKEN_SCOPES = ("fhir:read", "fhir:write", "hl7")
-
-
-def create_token(
-    session: Session,
-    user: User,
-    *,
-    name: str = "",
-    now: datetime,
-    scopes: tuple[str, ...] = (),
-) -> str:
-    unknown = sorted(set(scopes) - set(TOKEN_SCOPES))
-    if unknown:
-        raise Invalid(
-            f"Unknown scope: {', '.join(unknown)}. Use {', '.join(TOKEN_SCOPES)}.",
-            code="invalid_scope",
-        )
-    token = "cb_" + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            user_id=user.id,
-            token_hash=_token_hash(token),
-            name=name,
-            created_at=now,
-            scopes=" ".join(sorted(set(scopes))),
-        )
-    )
-    session.flush()
-    return token
-
-
-def token_scopes(session: Session, token: str) -> frozenset[str]:
-    """The integration scopes of a live token (empty for an unknown or revoked one)."""
-    row = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
-        )
-    )
-    if row is None or not row.user.active:
-        return frozenset()
-    return frozenset((row.scopes or "").split())
-
-
-def user_for_token(session: Session, token: str, *, now: datetime) -> User | None:
-    row = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
-        )
-    )
-    if row is None or not row.user.active:
-        return None
-    # At most one write a minute per token: every API call goes through here, and a write
-    # per read request would make every inbox page a write transaction.
-    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL:
-        row.last_used_at = now
-    return row.user
 
 
 def users_with_role(session: Session, role: str) -> list[User]:

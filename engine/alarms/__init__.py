@@ -8,6 +8,7 @@ from engine.alarms.acknowledgement import (
 )
 from engine.alarms.form import ESCALATION_FORM
 from engine.alarms.ladder import STEP, due, escalate, next_due, resume, start, stop_for_closed
+from engine.alarms.subscribers import subscribe
 
 __all__ = [
     "ESCALATION_FORM",
@@ -22,4 +23,5 @@ __all__ = [
     "resume",
     "start",
     "stop_for_closed",
+    "subscribe",
 ]

@@ -22,6 +22,7 @@ from engine.alarms.tags import ACKNOWLEDGED, ESCALATION_COMPLETED
 from engine.cases.team import is_member
 from engine.clock import Clock
 from engine.errors import Conflict, Forbidden, NotFound
+from engine.forms import validate
 from engine.inbox.models import HumanTask
 from engine.inbox.permissions import can_work
 
@@ -112,8 +113,6 @@ def complete_escalation(
 ) -> HumanTask:
     """Complete an escalation task with its small form. It also acknowledges the task it
     escalates: the person alerted has taken responsibility, so the alarm stops."""
-    from engine.forms import validate
-
     task = _lock(session, task_id)
     if task.kind != "escalation":
         raise NotFound("No such escalation task.", code="task_not_found")

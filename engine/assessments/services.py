@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, instruments
+from engine import audit, events, instruments
 from engine.accounts.models import User
 from engine.assessments.models import Assessment
 from engine.assessments.needs import BEHAVIOURAL_NEED, NEED_OF_FLAG, gad7_need
@@ -123,9 +123,9 @@ def score_form(
         try:
             results[key] = instruments.score(key, data[field])
         except Invalid as exc:
-            errors += [
-                {"field": f"{field}.{d['field']}", "message": d["message"]} for d in exc.details
-            ]
+            # Scoring always names fields: its details are a list of {field, message}.
+            details = cast(list[dict[str, str]], exc.details)
+            errors += [{"field": f"{field}.{d['field']}", "message": d["message"]} for d in details]
     if (
         "phq2" in results
         and "positive" in results["phq2"].flags
@@ -170,7 +170,7 @@ def score_form(
         )
     summary = summarize(results, {key: data[field] for field, key in present.items()})
     if case is not None:
-        flag_case(session, case, summary, actor, now)
+        flag_case(session, case, summary, actor, now, task_id=task.id)
     clean = {k: v for k, v in data.items() if k not in present}
     return clean, {"screening": summary}
 
@@ -229,8 +229,16 @@ def record_assessment(
 
 
 def flag_case(
-    session: Session, case: Case, summary: dict[str, Any], actor: User, now: datetime
+    session: Session,
+    case: Case,
+    summary: dict[str, Any],
+    actor: User,
+    now: datetime,
+    *,
+    task_id: int | None = None,
 ) -> None:
+    """Flag the case (and client) as the screens say; `task_id`: the task whose form held
+    the screens, when a task completion scored them."""
     flags = dict(case.flags or {})
     changed = []
     if summary["do_not_contact"] and not case.client.do_not_contact:
@@ -258,6 +266,17 @@ def flag_case(
             case_id=case.id,
             client_id=case.client_id,
             details={"flags": changed},
+        )
+        events.emit(
+            session,
+            events.CaseFlagChanged(
+                case_id=case.id,
+                client_id=case.client_id,
+                flags=tuple(changed),
+                actor_id=actor.id,
+                at=now,
+                task_id=task_id,
+            ),
         )
 
 

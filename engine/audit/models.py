@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
@@ -28,3 +28,22 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The chain's signed head: one row (id 1), rewritten by every append under the chain lock.
+
+    `signature` is an HMAC (the audit key, which the database never sees) over the row count and
+    the last hash, so removing the newest rows, or all of them, leaves a head that no longer
+    matches the table, and a head rewritten to match cannot be signed without the key.
+    `rebuilt` marks a head that appends had to recreate because it was missing while rows
+    existed (tampering, or an upgrade): verify reports it until the chain is re-anchored."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    last_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    rebuilt: Mapped[bool] = mapped_column(default=False)
+    signature: Mapped[str] = mapped_column(String(64))

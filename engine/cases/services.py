@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, audit
+from engine import access, audit, definitions
 from engine.accounts.models import User
 from engine.calendar import DEFAULT_SITE, Site
 from engine.cases import team
@@ -31,7 +31,7 @@ _CLIENT_FIELDS = {
 _REQUIRED = ("given_name", "family_name", "birth_date")
 
 
-def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
+def _clean_client(raw: Mapping[str, Any] | None, today: date) -> dict[str, Any]:
     errors = []
     out: dict[str, Any] = {}
     if not isinstance(raw, Mapping):
@@ -63,7 +63,8 @@ def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
                 {"field": "client.interpreter_needed", "message": "Must be true or false."}
             )
     birth = raw.get("birth_date")
-    if birth:
+    # Missing or blank is named as required above; anything else must be a date.
+    if not (birth is None or (isinstance(birth, str) and not birth.strip())):
         try:
             out["birth_date"] = date.fromisoformat(str(birth))
             if out["birth_date"] > today:
@@ -75,18 +76,43 @@ def _clean_client(raw: Mapping[str, Any], today: date) -> dict[str, Any]:
     return out
 
 
+# The API document's limit (web/api/openapi.py): a referral reason, not a case note.
+REASON_MAX_LENGTH = 4000
+
+
+def _require_case_pathway(session: Session, pathway: object) -> None:
+    definition = (
+        definitions.latest_definition(session, pathway, missing_ok=True)
+        if isinstance(pathway, str)
+        else None
+    )
+    if definition is None or not definitions.is_case_pathway(definition):
+        raise Invalid(
+            "Only a deployed case pathway can open a case.",
+            code="invalid_case",
+            details=[
+                {
+                    "field": "pathway",
+                    "message": "Name a process marked as a case pathway, e.g. care_pathway.",
+                }
+            ],
+        )
+
+
 def open_case(
     session: Session,
     *,
-    client: Mapping[str, Any],
-    reason: str,
+    client: Mapping[str, Any] | None,
+    reason: str | None,
     actor: User,
     clock: Clock,
     pathway: str = "care_pathway",
     primary_social_worker: User | None = None,
     site: Site = DEFAULT_SITE,
 ) -> tuple[Case, instances.CommandResult]:
-    """Register (or find by MRN) the client, open a case, start its pathway."""
+    """Register (or find by MRN) the client, open a case, start its pathway (a process marked
+    as a case pathway, see engine/definitions/pathways.py)."""
+    _require_case_pathway(session, pathway)
     now = clock.now()
     fields = _clean_client(client, now.date())
     if not isinstance(reason, str) or not reason.strip():
@@ -94,6 +120,12 @@ def open_case(
             "A reason for referral is required.",
             code="invalid_case",
             details=[{"field": "reason", "message": "This field is required."}],
+        )
+    if len(reason) > REASON_MAX_LENGTH:
+        raise Invalid(
+            "The reason for referral is too long.",
+            code="invalid_case",
+            details=[{"field": "reason", "message": f"At most {REASON_MAX_LENGTH} characters."}],
         )
     existing = (
         session.scalar(select(Client).where(Client.mrn == fields["mrn"]))

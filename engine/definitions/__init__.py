@@ -1,4 +1,5 @@
 from engine.definitions.models import ProcessCurrentVersion, ProcessDefinition, ProcessDraft
+from engine.definitions.pathways import CASE_PATHWAY_PROPERTY, is_case_pathway
 from engine.definitions.services import (
     DefinitionSummary,
     DeployResult,
@@ -13,6 +14,7 @@ from engine.definitions.services import (
 )
 
 __all__ = [
+    "CASE_PATHWAY_PROPERTY",
     "DefinitionSummary",
     "DeployResult",
     "ProcessCurrentVersion",
@@ -21,6 +23,7 @@ __all__ = [
     "deploy",
     "deploy_directory",
     "get_definition",
+    "is_case_pathway",
     "latest_definition",
     "list_definitions",
     "read_diagrams",

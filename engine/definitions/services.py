@@ -157,13 +157,14 @@ class DefinitionSummary:
 
 
 def list_definitions(session: Session) -> list[DefinitionSummary]:
-    counts = dict(
-        session.execute(
+    counts: dict[int, int] = {
+        definition_id: running
+        for definition_id, running in session.execute(
             select(ProcessInstance.definition_id, func.count())
             .where(ProcessInstance.status.not_in(("completed", "cancelled")))
             .group_by(ProcessInstance.definition_id)
-        ).all()
-    )
+        )
+    }
     rows = session.scalars(
         select(ProcessDefinition).order_by(
             ProcessDefinition.process_key, ProcessDefinition.version.desc()
@@ -232,7 +233,7 @@ def definition_for(
     row's sha256 when already known, e.g. read with the instance, to skip the query)."""
     present = session.identity_map.get(identity_key(ProcessDefinition, definition_id))
     if present is not None:
-        return present  # type: ignore[no-any-return]
+        return present
     if sha256 is None:
         sha256 = session.scalar(_DIGEST, {"id": definition_id})
         if sha256 is None:

@@ -6,6 +6,7 @@ from engine.discharge.services import (
     deadlines,
     end_inpatient_work,
     handle_discharge_message,
+    subscribe,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "end_inpatient_work",
     "handle_discharge_message",
     "parse_discharge",
+    "subscribe",
 ]

@@ -13,12 +13,12 @@ Deadlines (CARE.md; site zone and calendar from the Site):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, instances
 from engine.accounts.models import User
 from engine.calendar import (
     DEFAULT_SITE,
@@ -27,15 +27,13 @@ from engine.calendar import (
     end_of_calendar_day_after,
 )
 from engine.cases.models import Case
-from engine.clock import Clock
+from engine.clock import Clock, FrozenClock
 from engine.definitions.models import ProcessDefinition
 from engine.discharge.payload import Discharge, parse_discharge
 from engine.errors import Conflict
+from engine.events import MessageReceived, Registry
 from engine.inbox.models import HumanTask
-from engine.instances.models import ProcessInstance
-
-if TYPE_CHECKING:
-    from engine.instances.services import CommandResult
+from engine.instances import CommandResult, ProcessInstance
 
 PROCESS_KEY = "discharge_followup"
 DISCHARGE_MESSAGE = "discharge"
@@ -101,8 +99,6 @@ def handle_discharge_message(
     """`POST /messages {"name": "discharge", "case_id", "payload": {"discharged_at",
     "disposition", "behavioral_health"}}`: Invalid (422) naming the field, Conflict (409)
     when this admission's discharge pathway already ran."""
-    from engine.instances import services as instances
-
     discharged = parse_discharge(payload)
     case = _lock_case(session, case.id)
     if _already_discharged(session, case):
@@ -174,15 +170,14 @@ def end_inpatient_work(
     (a bedside assessment) catch it and are withdrawn (cancel_reason `discharged`), handing
     over to their outpatient counterpart (a phone assessment) where the diagram has one.
     Returns (ended tasks, replacement tasks)."""
-    from engine.instances import services as instances
-
     open_rows = [
         t
         for t in session.scalars(
             select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "open")
         )
     ]
-    instance_ids = sorted({t.instance_id for t in open_rows})
+    # An escalation task has no instance of its own: its pathway's task is in the list.
+    instance_ids = sorted({t.instance_id for t in open_rows if t.instance_id is not None})
     if not instance_ids:
         return [], []
     results = instances.deliver_message(
@@ -214,3 +209,24 @@ def end_inpatient_work(
             },
         )
     return ended, replacements
+
+
+# ---------------------------------------------------------------- subscribers ------
+def discharge_received(session: Session, event: MessageReceived) -> list[CommandResult] | None:
+    """The `discharge` message is this module's (a MessageReceived subscriber)."""
+    if event.name != DISCHARGE_MESSAGE:
+        return None
+    case = session.get(Case, event.case_id)
+    assert case is not None  # deliver_message found it
+    return handle_discharge_message(
+        session,
+        case=case,
+        payload=event.payload,
+        actor=session.get(User, event.actor_id) if event.actor_id is not None else None,
+        clock=FrozenClock(event.at),
+        site=event.site,
+    )
+
+
+def subscribe(registry: Registry) -> None:
+    registry.subscribe(MessageReceived, discharge_received)

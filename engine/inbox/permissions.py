@@ -1,12 +1,17 @@
-"""Who may work on, claim and hand over a task."""
+"""Who may work on, claim and hand over a task, and whether it can still be worked."""
 
 from __future__ import annotations
 
 from engine.accounts.models import User
-from engine.errors import Forbidden
+from engine.errors import Conflict, Forbidden
 from engine.inbox.models import HumanTask
 
 MANAGERS = ("supervisor", "admin")
+
+
+def require_open(task: HumanTask) -> None:
+    if task.status != "open":
+        raise Conflict(f"This task is already {task.status}.", code="task_closed")
 
 
 def can_work(user: User, task: HumanTask) -> bool:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    ScalarSelect,
     Select,
     and_,
     case,
@@ -25,7 +26,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine import access
 from engine.accounts.models import User
@@ -157,11 +158,34 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
 
 
-def _decode(cursor: str) -> list[Any]:
+_MAX_KEY = 2**63 - 1
+
+
+def _decode(cursor: str, *, fields: int) -> list[Any]:
+    """A cursor this module wrote: `[rank?, due ISO time, task id]`. Anything else (edited,
+    truncated, another sort's cursor) is a 400, never a database error."""
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as exc:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, RecursionError) as exc:
         raise BadRequest("Invalid page cursor.", code="bad_cursor") from exc
+    if not isinstance(values, list) or len(values) != fields:
+        raise BadRequest("Invalid page cursor.", code="bad_cursor")
+    *ranks, due, tid = values
+    valid = all(_is_key(v) for v in (*ranks, tid)) and isinstance(due, str) and _is_time(due)
+    if not valid:
+        raise BadRequest("Invalid page cursor.", code="bad_cursor")
+    return values
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_KEY
+
+
+def _is_time(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def list_tasks(
@@ -197,16 +221,17 @@ def list_tasks(
         )
     if task_type:
         filters.append(HumanTask.bpmn_id == task_type)
+    order: list[ColumnElement[Any] | InstrumentedAttribute[Any]]
     if sort == "due":
         order = [HumanTask.due_at, HumanTask.id]
         if after:
-            due, tid = _decode(after)
+            due, tid = _decode(after, fields=2)
             filters.append(tuple_(HumanTask.due_at, HumanTask.id) > tuple_(_dt(due), tid))
     else:
         rank_of = HumanTask.priority_rank if sort == "priority" else CRISIS_RANK
         order = [rank_of.desc(), HumanTask.due_at, HumanTask.id]
         if after:
-            rank, due, tid = _decode(after)
+            rank, due, tid = _decode(after, fields=3)
             filters.append(
                 or_(
                     rank_of < rank,
@@ -269,7 +294,7 @@ def counts(session: Session, *, user: User, now: datetime, cap: int = COUNT_CAP)
     """Open tasks per view, each counted up to `cap`, in one statement. Every branch of a view
     (see _branches) is counted on its own index and capped: the cost is bounded by `cap`
     index entries per branch, however long the queues grow."""
-    columns = []
+    columns: list[ScalarSelect[int]] = []
     spans = []
     for view in VIEWS:
         branches = _branches(user, view, now)

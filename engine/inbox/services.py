@@ -12,7 +12,8 @@ from engine.clock import Clock
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.inbox import permissions
 from engine.inbox.models import HumanTask
-from engine.instances import services as instances
+from engine.inbox.permissions import require_open
+from engine.inbox.tasks import get_task
 
 
 def _audit(
@@ -26,7 +27,7 @@ def _audit(
     audit.record(
         session,
         tag,
-        actor=instances.actor_of(actor),
+        actor=audit.actor_of(actor),
         at=clock.now(),
         case_id=task.case_id,
         client_id=task.client_id,
@@ -62,8 +63,8 @@ def claim_task(session: Session, *, task_id: int, actor: User, clock: Clock) -> 
         if claimed is not None:
             _audit(session, audit.AuditTag.TASK_CLAIMED, claimed, actor, clock)
             return claimed
-    task = instances.get_task(session, task_id, for_update=True)
-    instances.require_open(task)
+    task = get_task(session, task_id, for_update=True)
+    require_open(task)
     if task.assignee_id == actor.id:
         return task
     if task.assignee_id is not None:
@@ -77,8 +78,8 @@ def claim_task(session: Session, *, task_id: int, actor: User, clock: Clock) -> 
 
 
 def release_task(session: Session, *, task_id: int, actor: User, clock: Clock) -> HumanTask:
-    task = instances.get_task(session, task_id, for_update=True)
-    instances.require_open(task)
+    task = get_task(session, task_id, for_update=True)
+    require_open(task)
     if task.assignee_id is None:
         return task
     if task.assignee_id != actor.id and not actor.has_role(*permissions.MANAGERS):
@@ -115,8 +116,8 @@ def assign_task(
             code="note_too_long",
             details=[{"field": "note", "message": f"At most {MAX_HANDOFF_NOTE} characters."}],
         )
-    task = instances.get_task(session, task_id, for_update=True)
-    instances.require_open(task)
+    task = get_task(session, task_id, for_update=True)
+    require_open(task)
     if not permissions.can_reassign(actor, task):
         raise Forbidden(
             "Only supervisors and administrators reassign other people's tasks.",

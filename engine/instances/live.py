@@ -5,10 +5,11 @@ Safe with any number of processes and threads because a live workflow is only ev
 when the instance's stored state, as read under the command's row lock, is exactly the state
 that was serialized from that very object at its last save:
 
-- an entry is added when the session commits (SQLAlchemy also reports the release of a
-  savepoint as a commit, so an entry can arrive before its outer transaction commits); an
-  entry whose save was rolled back, by the transaction or a savepoint, names a state that
-  was never stored, so it never matches, and the next command restores instead;
+- an entry is added by the command's unit of work once its transaction has committed
+  (engine.uow; a test's savepoint-joined session reports the release of its savepoint as a
+  commit, so there an entry can arrive before the outer transaction commits); a rollback,
+  of the transaction or a savepoint, drops the entries of the transaction, and an entry whose
+  save was rolled back names a state that was never stored, so it would never match anyway;
 - another process that moved the instance on has stored a different state: no match;
 - a command takes its entry out of the cache, so no two commands share one object, and a
   command that fails half-way cannot leave a changed object behind.
@@ -18,7 +19,7 @@ tuple a script left in task data comes back as a list, an int dict key as a stri
 condition could then branch differently depending on which process served the command. Task
 data holds only JSON's types: forms arrive as JSON, the engine's own additions are JSON-shaped,
 and the script sandbox converts what scripts and expressions produce as it enters task data
-(engine.workflow.scripting._as_stored).
+(engine.workflow.script_values: JSON types, or refused naming the variable).
 """
 
 from __future__ import annotations
@@ -27,11 +28,10 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-# session.info key: instance id -> (state, workflow) saved by this transaction.
-_PENDING = "carebridge.live_pending"
+from engine.uow import UnitOfWork
+
 # A live care pathway and its state take about 80 KB (measured with tracemalloc): 256 entries
 # bound a worker's extra memory near 20 MB and keep every instance being worked on right now.
 MAX_ENTRIES = 256
@@ -72,11 +72,12 @@ class LiveWorkflows:
     def remember(self, session: Session, instance_id: int, state: str, wf: Any) -> None:
         """Keep `wf` (serialized as `state`) once this session's transaction commits."""
         if self.enabled:
-            session.info.setdefault(_PENDING, {})[instance_id] = (state, wf)
+            entry = {instance_id: (state, wf)}
+            UnitOfWork.of(session).after_commit(lambda: self._commit(entry))
 
-    def _commit(self, pending: dict[int, tuple[str, Any]]) -> None:
+    def _commit(self, entries: dict[int, tuple[str, Any]]) -> None:
         with self._lock:
-            for instance_id, entry in pending.items():
+            for instance_id, entry in entries.items():
                 self._entries[instance_id] = entry
                 self._entries.move_to_end(instance_id)
             while len(self._entries) > self.max_entries:
@@ -91,15 +92,3 @@ class LiveWorkflows:
 
 
 LIVE = LiveWorkflows()
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        LIVE._commit(pending)
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)

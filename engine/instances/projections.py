@@ -211,28 +211,28 @@ def sync(
             else session.scalars(_WAITING_TIMERS, {"instance_id": instance.id}).all()
         )
     waiting_by_id = {row.spiff_task_id: row for row in timer_rows if row.status == "waiting"}
-    for task_id, t in waiting.items():
-        row = waiting_by_id.get(task_id)
-        if row is None:
+    for task_id, w in waiting.items():
+        timer = waiting_by_id.get(task_id)
+        if timer is None:
             session.add(
                 Timer(
                     instance_id=instance.id,
                     spiff_task_id=task_id,
-                    bpmn_id=t.bpmn_id,
-                    due_at=t.due_at,
+                    bpmn_id=w.bpmn_id,
+                    due_at=w.due_at,
                     created_at=now,
                 )
             )
-        elif row.due_at != t.due_at:  # a cycle timer moved on to its next occurrence
-            row.due_at = t.due_at
-            row.lease_owner = None
-            row.lease_expires_at = None
-    for task_id, row in waiting_by_id.items():
+        elif timer.due_at != w.due_at:  # a cycle timer moved on to its next occurrence
+            timer.due_at = w.due_at
+            timer.lease_owner = None
+            timer.lease_expires_at = None
+    for task_id, timer in waiting_by_id.items():
         if task_id not in waiting:
-            row.status = runtime.timer_outcome(wf, task_id)
-            row.fired_at = now if row.status == "fired" else None
-            row.lease_owner = None
-            row.lease_expires_at = None
+            timer.status = runtime.timer_outcome(wf, task_id)
+            timer.fired_at = now if timer.status == "fired" else None
+            timer.lease_owner = None
+            timer.lease_expires_at = None
 
     instance.next_timer_at = min((t.due_at for t in waiting.values()), default=None)
     instance.status = runtime.status(wf)

@@ -13,53 +13,44 @@ from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import alarms, audit, drafts, outreach, referrals
+from engine import audit, events
 from engine.accounts.models import User
-from engine.assessments import needs as assessment_needs
 from engine.assessments import services as assessments
+from engine.audit import actor_of
 from engine.calendar import DEFAULT_SITE, Site
-from engine.cases.models import Case, Client
+from engine.cases.models import Case
 from engine.clock import Clock
 from engine.definitions import services as definitions
 from engine.definitions.models import ProcessDefinition
 from engine.errors import Conflict, Invalid, NotFound
+from engine.forms import validate
 from engine.inbox.models import HumanTask
+from engine.inbox.permissions import require_can_work, require_open
+from engine.inbox.tasks import get_task as get_task  # re-exported: callers import it here
 from engine.instances import projections
 from engine.instances.live import LIVE
 from engine.instances.models import ProcessInstance
 from engine.timers.models import Timer
 from engine.workflow import runtime
+from engine.workflow.helpers import SCRIPT_HELPERS
+from engine.workflow.scripting import make_script_engine
 
 _script_engine: Any = None
-DISCHARGE_MESSAGE = "discharge"
 
 
 def script_engine() -> Any:
     global _script_engine
     if _script_engine is None:
-        from engine.workflow.helpers import SCRIPT_HELPERS
-        from engine.workflow.scripting import make_script_engine
-
         _script_engine = make_script_engine(helpers=SCRIPT_HELPERS)
     return _script_engine
-
-
-@dataclass(frozen=True)
-class _FixedClock:
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at
-
-
-def actor_of(user: User | None) -> audit.Actor:
-    return audit.Actor(user.id, user.username) if user is not None else audit.SYSTEM
 
 
 @dataclass(frozen=True)
 class CommandResult:
     instance: ProcessInstance
     created_tasks: list[HumanTask] = field(default_factory=list)
+    # The task a completion completed (so its caller need not read it again).
+    task: HumanTask | None = None
 
 
 # ---------------------------------------------------------------- load / save ------
@@ -96,10 +87,10 @@ _CASES = "carebridge.instance_cases"
 def _case_of(session: Session, instance: ProcessInstance) -> Case | None:
     if instance.case_id is None:
         return None
-    case = session.info.get(_CASES, {}).get(instance.case_id)
+    case: Case | None = session.info.get(_CASES, {}).get(instance.case_id)
     if case is None:
         case = session.scalars(_CASE, {"id": instance.case_id}).one()
-    return case  # type: ignore[no-any-return]
+    return case
 
 
 def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -171,17 +162,15 @@ def _save(
 ) -> list[HumanTask]:
     """`timer_rows`: the instance's waiting timer rows, when the command has already read
     them after taking the instance's lock (the projection then skips that read)."""
-    # Do-not-contact reaches every step: outreach that is ready now, whoever made it ready,
-    # is withdrawn before anything is saved (the in-memory check first: most saves have none).
-    withdrawn: list[str] = []
-    if (
-        instance.case_id is not None
-        and outreach.may_reach_out(instance.definition)
-        and outreach.ready_outreach(wf)
-    ):
-        if outreach.case_is_dnc(_case_of(session, instance)):
-            with runtime.using_clock(_FixedClock(now)):
-                withdrawn = outreach.withdraw(wf)
+    # Before anything is stored, subscribers may still move the workflow (do-not-contact
+    # withdraws ready outreach: engine.outreach); they name the tasks they closed and why.
+    reasons: dict[str, str] = {}
+    if instance.case_id is not None:
+        saving = events.WorkflowSaving(
+            instance_id=instance.id, case_id=instance.case_id, workflow=wf, at=now
+        )
+        for closed in events.emit(session, saving):
+            reasons.update(closed or {})
     state = runtime.dumps(wf)
     LIVE.remember(session, instance.id, state, wf)
     try:
@@ -207,21 +196,21 @@ def _save(
             code="stale_instance",
         ) from exc
     for row in result.cancelled:
-        if row.spiff_task_id in withdrawn:
-            row.cancel_reason = outreach.WITHDRAWN
-            _audit_instance(
-                session,
-                audit.AuditTag.OUTREACH_WITHDRAWN,
-                instance,
-                actor=actor,
-                at=now,
-                client_id=row.client_id,
+        if row.spiff_task_id in reasons:
+            row.cancel_reason = reasons[row.spiff_task_id]
+        events.emit(
+            session,
+            events.TaskCancelled(
                 task_id=row.id,
-                details={"bpmn_id": row.bpmn_id, "reason": outreach.WITHDRAWN},
-            )
-    # Alarm hook points (the lead may move them onto TaskCreated/TaskCancelled events).
-    alarms.start(session, result.created, now=now)
-    alarms.stop_for_closed(session, result.cancelled, now=now)
+                instance_id=instance.id,
+                case_id=instance.case_id,
+                bpmn_id=row.bpmn_id,
+                reason=row.cancel_reason,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                at=now,
+            ),
+        )
     for task in result.created:
         _audit_instance(
             session,
@@ -232,6 +221,18 @@ def _save(
             client_id=task.client_id,
             task_id=task.id,
             details={"bpmn_id": task.bpmn_id, "role": task.role, "priority": task.priority},
+        )
+        events.emit(
+            session,
+            events.TaskCreated(
+                task_id=task.id,
+                instance_id=instance.id,
+                case_id=instance.case_id,
+                bpmn_id=task.bpmn_id,
+                role=task.role,
+                priority=task.priority,
+                at=now,
+            ),
         )
     if instance.status == "completed":
         _audit_instance(
@@ -322,25 +323,6 @@ def start_process(
 
 
 # ---------------------------------------------------------------- tasks ------------
-_TASK = select(HumanTask).where(HumanTask.id == bindparam("id"))
-_TASK_FOR_UPDATE = _TASK.with_for_update().execution_options(populate_existing=True)
-
-
-def get_task(session: Session, task_id: int, *, for_update: bool = False) -> HumanTask:
-    if for_update:
-        task = session.scalars(_TASK_FOR_UPDATE, {"id": task_id}).one_or_none()
-    else:
-        task = session.get(HumanTask, task_id)  # may come from the identity map
-    if task is None:
-        raise NotFound("No such task.", code="task_not_found")
-    return task
-
-
-def require_open(task: HumanTask) -> None:
-    if task.status != "open":
-        raise Conflict(f"This task is already {task.status}.", code="task_closed")
-
-
 def complete_task(
     session: Session,
     *,
@@ -351,11 +333,12 @@ def complete_task(
     site: Site = DEFAULT_SITE,
 ) -> CommandResult:
     """Validate the form, complete the task, run to the next wait state. Raises Invalid with
-    field errors (nothing changed), Forbidden, or Conflict when someone else got there first."""
-    from engine.forms import instrument_fields, validate
-    from engine.inbox.permissions import require_can_work
-    from engine.reports.outcomes import outcome_of as report_outcome
+    field errors (nothing changed), Forbidden, or Conflict when someone else got there first.
 
+    Emits TaskCompleting before the workflow moves (a subscriber may refuse, or add task
+    data), then TaskCompleted once the instance is saved, then ProcessCompleted if the task
+    finished its pathway (engine.events). A task without a workflow (an escalation task) is
+    completed by the subscriber of StandaloneTaskCompleting that owns its kind."""
     try:
         task, instance = _lock_task_and_instance(session, task_id)
     except NotFound:
@@ -366,42 +349,32 @@ def complete_task(
     if schema is not None:
         validate(schema, data)
     now = clock.now()
-    case = _case_of(session, instance)
-    # Only a form with screening instruments can flag the client (AHC safety > 10): read the
-    # flag before scoring only then, which spares the other completions a query.
-    screens = schema is not None and bool(instrument_fields(schema))
-    dnc_before = outreach.case_is_dnc(case) if screens else True
     # Instrument answers become Assessment rows; task data keeps only the scored outcome.
     clean, outcome = assessments.score_form(session, task, dict(data), actor, now)
     with runtime.using_clock(clock):
         wf = _load(instance)
-        ready = next((t for t in runtime.ready_human_tasks(wf) if t.id == task.spiff_task_id), None)
-        rule_data = (
-            _check_task_rules(session, ready, task, clean, actor=actor, now=now)
-            if ready is not None and task.case_id is not None
-            else {}
+        ready = _ready(wf, task.workflow_task_id)
+        completing = events.TaskCompleting(
+            task_id=task.id,
+            instance_id=instance.id,
+            case_id=instance.case_id,
+            bpmn_id=task.bpmn_id,
+            properties=dict(ready.properties) if ready else {},
+            task_data=dict(ready.data) if ready else {},
+            form=clean,
+            actor_id=actor.id,
+            at=now,
+            site=site,
         )
-        # Referral steps (send with consent, re-refer, outcome) change Referral rows and may
-        # add task data (the answer deadline) before the task runs.
-        step = referrals.before_task_completion(
-            session, task=task, wf=wf, data=clean, actor=actor, clock=clock, site=site
-        )
-        runtime.complete(
-            wf, task.workflow_task_id, clean, extra={**rule_data, **outcome, **step.extra}
-        )
+        extra = dict(outcome)
+        for added in events.emit(session, completing):
+            extra.update(added or {})
+        runtime.complete(wf, task.workflow_task_id, clean, extra=extra)
     task.status = "completed"
     task.completed_at = now
     task.completed_by_id = actor.id
     if task.assignee_id is None:
         task.assignee_id = actor.id
-    # The coded result the quality reports count (TCM, FUH, care-plan needs); codes only.
-    covers = ready is not None and str(ready.properties.get("coversScreenedNeeds")) in (
-        "true",
-        "True",
-    )
-    task.outcome = report_outcome(task.bpmn_id, clean, covers_needs=covers) or task.outcome
-    alarms.on_completed(session, task, actor=actor, now=now)  # alarm hook point (TaskCompleted)
-    drafts.on_task_completed(session, task)
     who = actor_of(actor)
     _audit_instance(
         session,
@@ -414,23 +387,49 @@ def complete_task(
         details={"bpmn_id": task.bpmn_id, "fields": sorted(clean)},
     )
     created = _save(session, instance, wf, now=now, site=site, actor=who)
-    # A care plan starts one referral instance per need; a finished pathway closes its referrals.
-    for started in referrals.after_task_completion(
-        session, step, instance=instance, actor=actor, clock=clock, site=site
-    ):
-        created += started.created_tasks
-    if not dnc_before and outreach.case_is_dnc(case):
-        # The screen just flagged the client (AHC interpersonal safety > 10): the flag reaches
-        # every running pathway of the client now, in this transaction.
-        from engine.cases.flags import gained_do_not_contact
-
-        assert case is not None
-        _, plan = gained_do_not_contact(session, case=case, actor=actor, clock=clock, site=site)
-        if plan is not None:
-            created.append(plan)
+    # The same facts, now that the instance is saved (vars: the dataclass's fields).
+    completed = events.TaskCompleted(
+        parent_instance_id=instance.parent_instance_id, **vars(completing)
+    )
+    created += _created_by(events.emit(session, completed))
+    created += _finished(session, instance, actor_id=actor.id, now=now, site=site)
     if instance.status == "completed":
         _close_case_when_its_pathway_ends(session, instance, actor=who, now=now)
-    return CommandResult(instance, created)
+    return CommandResult(instance, created, task=task)
+
+
+def _ready(wf: Any, spiff_task_id: str) -> runtime.ReadyTask | None:
+    return next((t for t in runtime.ready_human_tasks(wf) if t.id == spiff_task_id), None)
+
+
+def _created_by(outcomes: Sequence[Any]) -> list[HumanTask]:
+    """The tasks created by the commands subscribers ran (they return CommandResults)."""
+    return [
+        task
+        for outcome in outcomes
+        for result in (outcome or ())
+        if isinstance(result, CommandResult)
+        for task in result.created_tasks
+    ]
+
+
+def _finished(
+    session: Session, instance: ProcessInstance, *, actor_id: int | None, now: datetime, site: Site
+) -> list[HumanTask]:
+    """Tell subscribers a command has ended `instance` (a finished pathway closes the
+    referrals it opened); returns the tasks their commands created."""
+    if instance.status != "completed":
+        return []
+    ended = events.ProcessCompleted(
+        instance_id=instance.id,
+        case_id=instance.case_id,
+        parent_instance_id=instance.parent_instance_id,
+        process_key=instance.definition.process_key,
+        actor_id=actor_id,
+        at=now,
+        site=site,
+    )
+    return _created_by(events.emit(session, ended))
 
 
 def _close_case_when_its_pathway_ends(
@@ -467,102 +466,18 @@ def _close_case_when_its_pathway_ends(
 def _complete_standalone(
     session: Session, *, task_id: int, data: Mapping[str, Any], actor: User, clock: Clock
 ) -> CommandResult:
-    """A task without a workflow (an escalation task): completed by engine.alarms. The result
-    names the pathway instance of the task it escalated."""
+    """A task without a workflow (an escalation task): the subscriber that owns its kind
+    completes it and names the pathway instance it concerns (engine.alarms)."""
     task = session.get(HumanTask, task_id)
-    if task is None or task.kind != "escalation":
+    if task is None:
         raise NotFound("No such task.", code="task_not_found")
-    done = alarms.complete_escalation(session, task_id=task_id, data=data, actor=actor, clock=clock)
-    original = session.get(HumanTask, done.escalates_task_id) if done.escalates_task_id else None
-    if original is None or original.instance_id is None:
-        raise NotFound("The escalated task is gone.", code="task_not_found")
-    return CommandResult(get_instance(session, original.instance_id))
-
-
-def _store_language(session: Session, client_id: int | None, data: Mapping[str, Any]) -> None:
-    """The intake's language and interpreter need go on the client: referrals show them and
-    the directory search matches on them."""
-    client = session.get(Client, client_id) if client_id is not None else None
-    if client is None:
-        return
-    language = data.get("primary_language")
-    if isinstance(language, str) and language.strip():
-        client.preferred_language = language.strip()[:40]
-    if isinstance(data.get("interpreter_needed"), bool):
-        client.interpreter_needed = data["interpreter_needed"]
-
-
-def _check_task_rules(
-    session: Session,
-    ready: runtime.ReadyTask,
-    task: HumanTask,
-    data: Mapping[str, Any],
-    *,
-    actor: User,
-    now: datetime,
-) -> dict[str, Any]:
-    """What a task's properties ask of its completion: `coversScreenedNeeds` (a care plan
-    must address every need the case's screens found, else Invalid naming each), `fuhCheck`
-    (a HEDIS FUH check: its result goes on the case timeline), `closesCase`, and
-    `recordsConsent` (the intake: a decline is noted, and the admission's screens decide
-    whether the crisis path runs anyway). Returns task data to add."""
-    assert task.case_id is not None
-    extra: dict[str, Any] = {}
-    consent_field = ready.properties.get("recordsConsent")
-    if consent_field:
-        _store_language(session, task.client_id, data)
-        risk = assessment_needs.admission_risk(session, task.case_id)
-        extra["admission_risk"] = {k: risk[k] for k in ("suicide_risk", "safety_concern", "any")}
-        if data.get(consent_field) == "declined":
-            if risk["any"] and "screening" not in ready.data:
-                extra["screening"] = risk["screening"]
-            audit.record(
-                session,
-                audit.AuditTag.SERVICES_DECLINED,
-                actor=actor_of(actor),
-                at=now,
-                category="case_record",
-                case_id=task.case_id,
-                client_id=task.client_id,
-                task_id=task.id,
-                details={"crisis_path": risk["any"]},
-            )
-    if str(ready.properties.get("coversScreenedNeeds", "")).lower() == "true":
-        assessment_needs.require_needs_addressed(session, case_id=task.case_id, plan=data)
-    if str(ready.properties.get("closesCase", "")).lower() == "true":
-        case = session.get(Case, task.case_id)
-        assert case is not None
-        case.status = "closed"
-        case.closed_at = now
-        audit.record(
-            session,
-            audit.AuditTag.CASE_CLOSED,
-            actor=actor_of(actor),
-            at=now,
-            category="case_record",
-            case_id=case.id,
-            client_id=case.client_id,
-            details={"bpmn_id": task.bpmn_id},
-        )
-    fuh = ready.properties.get("fuhCheck")
-    if fuh:
-        audit.record(
-            session,
-            audit.AuditTag.FUH_RECORDED,
-            actor=actor_of(actor),
-            at=now,
-            category="behavioral_health",
-            case_id=task.case_id,
-            client_id=task.client_id,
-            instance_id=task.instance_id,
-            task_id=task.id,
-            details={
-                "check": f"{fuh}_day",
-                "visit_status": data.get("visit_status"),
-                "visit_date": data.get("visit_date"),
-            },
-        )
-    return extra
+    completing = events.StandaloneTaskCompleting(
+        task_id=task.id, kind=task.kind, form=dict(data), actor_id=actor.id, at=clock.now()
+    )
+    for instance_id in events.emit(session, completing):
+        if instance_id is not None:
+            return CommandResult(get_instance(session, instance_id))
+    raise NotFound("No such task.", code="task_not_found")
 
 
 def deliver_message(
@@ -577,30 +492,27 @@ def deliver_message(
     instance_ids: Sequence[int] | None = None,
 ) -> list[CommandResult]:
     """Deliver a message to the case's instances waiting for it; if none waits, start every
-    deployed process whose start event catches it, seeded with the payload as `message`. The
-    `discharge` message goes to engine.discharge (payload checks, one per admission, deadlines
-    counted from the discharge).
+    deployed process whose start event catches it, seeded with the payload as `message`. A
+    feature module may own a message through MessageReceived (the `discharge` message:
+    engine.discharge checks its payload, one per admission, deadlines counted from it).
 
     `instance_ids` limits delivery to those instances (a correlated message) and never starts
     anything: an empty list back means none of them was waiting."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound("No such case.", code="case_not_found")
-    if name == DISCHARGE_MESSAGE and instance_ids is None:
-        # One discharge per admission, its payload checked, its deadlines counted from the
-        # discharge itself: engine.discharge owns it.
-        from engine import discharge
-
-        return discharge.handle_discharge_message(
-            session, case=case, payload=payload, actor=actor, clock=clock, site=site
-        )
-    if name == referrals.STATUS_MESSAGE and instance_ids is None:
-        # Correlated by referral id: validated against the referral state machine, recorded,
-        # then delivered to that referral's own instance only (it calls back with instance_ids).
-        return referrals.handle_status_message(
-            session, case=case, payload=payload, actor=actor, clock=clock, site=site
-        )
     now = clock.now()
+    actor_id = actor.id if actor is not None else None
+    if instance_ids is None:
+        # A feature module may own this message (a referral's status is correlated by referral
+        # id, checked against its state machine, then delivered to that referral's instance
+        # only, through instance_ids; a discharge is checked and counted by engine.discharge).
+        arrived = events.MessageReceived(
+            name=name, case_id=case_id, payload=payload, actor_id=actor_id, at=now, site=site
+        )
+        for handled in events.emit(session, arrived):
+            if handled is not None:
+                return list(handled)
     who = actor_of(actor)
     results = []
     live = session.scalars(
@@ -628,9 +540,9 @@ def deliver_message(
             at=now,
             details={"message": name, "fields": sorted(payload)},
         )
-        results.append(
-            CommandResult(instance, _save(session, instance, wf, now=now, site=site, actor=who))
-        )
+        created = _save(session, instance, wf, now=now, site=site, actor=who)
+        created += _delivered(session, instance, name, actor_id=actor_id, now=now, site=site)
+        results.append(CommandResult(instance, created))
     if results or instance_ids is not None:
         return results
     results = start_by_message(
@@ -682,17 +594,35 @@ def start_by_message(
         with runtime.using_clock(clock):
             wf = _load(instance)
             runtime.send_message(wf, name, payload)
-        results.append(
-            CommandResult(
-                instance,
-                started.created_tasks + _save(session, instance, wf, now=now, site=site, actor=who),
-            )
+        created = started.created_tasks + _save(
+            session, instance, wf, now=now, site=site, actor=who
         )
+        created += _delivered(
+            session, instance, name, actor_id=actor.id if actor else None, now=now, site=site
+        )
+        results.append(CommandResult(instance, created))
     return results
 
 
 def _message_start_seed(payload: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
     return {"message": dict(payload), "message_received_at": now.isoformat()}
+
+
+def _delivered(
+    session: Session,
+    instance: ProcessInstance,
+    name: str,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    site: Site,
+) -> list[HumanTask]:
+    delivered = events.MessageDelivered(
+        instance_id=instance.id, case_id=instance.case_id, name=name, actor_id=actor_id, at=now
+    )
+    return _created_by(events.emit(session, delivered)) + _finished(
+        session, instance, actor_id=actor_id, now=now, site=site
+    )
 
 
 def _definitions_started_by(session: Session, message: str) -> list[ProcessDefinition]:
@@ -751,6 +681,15 @@ def fire_timer(session: Session, *, timer_id: int, clock: Clock, site: Site = DE
         timer.lease_owner = None
         timer.lease_expires_at = None
         return False
+    fired = events.TimerFired(
+        timer_id=timer.id,
+        instance_id=instance.id,
+        case_id=instance.case_id,
+        bpmn_id=timer.bpmn_id,
+        at=now,
+    )
+    events.emit(session, fired)
+    _finished(session, instance, actor_id=None, now=now, site=site)
     return True
 
 
@@ -794,12 +733,19 @@ def rebuild_projections(session: Session, *, clock: Clock, site: Site = DEFAULT_
     return len(live)
 
 
-def push_contact_flag(
-    session: Session, *, case: Case, actor: User | None, clock: Clock, site: Site = DEFAULT_SITE
+def push_live_data(
+    session: Session,
+    *,
+    case: Case,
+    data: Mapping[str, Any],
+    actor: User | None,
+    clock: Clock,
+    site: Site = DEFAULT_SITE,
 ) -> list[HumanTask]:
-    """Tell every running pathway of the case that its client is now do-not-contact, in this
-    transaction: later gateways and instructions read the flag, and ready outreach tasks are
-    withdrawn (status cancelled, cancel_reason do_not_contact). Returns the withdrawn rows."""
+    """Set `data` on every running pathway of the case and save each, in this transaction:
+    later gateways and instructions read it, and the save's subscribers act on it (a
+    do-not-contact flag withdraws ready outreach: engine.outreach). Returns the task rows that
+    were open before and are closed now."""
     now = clock.now()
     who = actor_of(actor)
     live = session.scalars(
@@ -810,12 +756,12 @@ def push_contact_flag(
         )
         .order_by(ProcessInstance.id)
     ).all()
-    withdrawn: list[HumanTask] = []
+    closed: list[HumanTask] = []
     for instance_id in live:
         instance = _lock_instance(session, instance_id)
         with runtime.using_clock(clock):
             wf = _load(instance)
-        runtime.set_live_data(wf, {outreach.DNC_FLAG: True})
+        runtime.set_live_data(wf, dict(data))
         open_before = set(
             session.scalars(
                 select(HumanTask.id).where(
@@ -824,9 +770,9 @@ def push_contact_flag(
             )
         )
         _save(session, instance, wf, now=now, site=site, actor=who)
-        withdrawn += [
+        closed += [
             row
             for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(open_before)))
-            if row.cancel_reason == outreach.WITHDRAWN
+            if row.status != "open"
         ]
-    return withdrawn
+    return closed

@@ -379,12 +379,13 @@ def _schema_message(error: ValidationError) -> str:
 
 
 def _unexpected_keys(error: ValidationError) -> list[str]:
-    declared = error.schema.get("properties", {})
-    patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+    # jsonschema types both as "maybe unset"; an additionalProperties error has both objects.
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    instance = error.instance if isinstance(error.instance, Mapping) else {}
+    declared = schema.get("properties", {})
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
     return [
-        key
-        for key in error.instance
-        if key not in declared and not any(p.search(key) for p in patterns)
+        key for key in instance if key not in declared and not any(p.search(key) for p in patterns)
     ]
 
 

@@ -59,11 +59,7 @@ from engine.referrals.states import (
     check_transition,
     legal_next,
 )
-from engine.referrals.workflow_hooks import (
-    TaskStep,
-    after_task_completion,
-    before_task_completion,
-)
+from engine.referrals.subscribers import subscribe
 
 __all__ = [
     "LINK_ACTIONS",
@@ -94,9 +90,6 @@ __all__ = [
     "ConsentGiven",
     "Referral",
     "ReferralEvent",
-    "TaskStep",
-    "after_task_completion",
-    "before_task_completion",
     "can_change_referrals",
     "can_edit_directory",
     "cancel_referral",
@@ -120,6 +113,7 @@ __all__ = [
     "save_resource",
     "send_referral",
     "start_referrals",
+    "subscribe",
     "view_consents",
     "view_referral",
 ]

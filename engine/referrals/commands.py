@@ -15,7 +15,7 @@ Everything runs in the caller's transaction and never commits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +28,8 @@ from engine.cases.models import Case, Client
 from engine.clock import Clock
 from engine.errors import Invalid, NotFound
 from engine.inbox.models import HumanTask
-from engine.instances.models import ProcessInstance
+from engine.instances import CommandResult, ProcessInstance
+from engine.instances import services as instances
 from engine.referrals.consent import ConsentGiven, consent_for_sending, recipient_key
 from engine.referrals.models import CommunityResource, Referral, ReferralEvent
 from engine.referrals.packets import queue_packet
@@ -47,9 +48,6 @@ from engine.referrals.states import (
     check_transition,
     staff_source,
 )
-
-if TYPE_CHECKING:
-    from engine.instances.services import CommandResult
 
 PROCESS_KEY = "referral"
 STATUS_MESSAGE = "referral_status"
@@ -80,9 +78,6 @@ def start_referrals(
 ) -> list[CommandResult]:
     """One draft Referral and one `referral` process instance per need. A need that already
     has an open referral in this case is skipped (a re-plan does not refer twice)."""
-    # Imported here: engine.instances.services imports this package to call its task hooks.
-    from engine.instances import services as instances
-
     now = clock.now()
     actor_ = who(actor)
     live = _live_needs(session, case.id)
@@ -257,8 +252,6 @@ def _deliver(
 ) -> list[CommandResult]:
     """Deliver to this referral's own instance and no other. An instance that has finished,
     or is not listening at the moment, gets nothing: the row already holds the truth."""
-    from engine.instances import services as instances
-
     if referral.instance_id is None:
         return []
     instance = session.get(ProcessInstance, referral.instance_id)
@@ -383,7 +376,7 @@ def record_status(
     session: Session,
     *,
     referral_id: int,
-    status: str,
+    status: str | None,
     actor: User,
     clock: Clock,
     reason: str | None = None,
@@ -392,7 +385,7 @@ def record_status(
 ) -> list[CommandResult]:
     """A staff member's status form: cancel or mark entered in error as the requester, or
     record the organisation's answer on its behalf (`staff_recorded`)."""
-    if status not in STAFF_FORM_STATUSES:
+    if not isinstance(status, str) or status not in STAFF_FORM_STATUSES:
         raise Invalid(
             "Send a referral from its Send referral task.",
             code="invalid_status",

@@ -32,7 +32,7 @@ def record_consent(
     session: Session,
     *,
     client_id: int,
-    recipient: str,
+    recipient: str | None,
     actor: User | None,
     clock: Clock,
     scope: str = DEFAULT_CONSENT_SCOPE,
@@ -41,7 +41,8 @@ def record_consent(
     """Record the client's consent to share with `recipient` (default expiry: one year)."""
     now = clock.now()
     errors = []
-    if not isinstance(recipient, str) or not recipient.strip() or len(recipient.strip()) > 200:
+    name = recipient.strip() if isinstance(recipient, str) else ""
+    if not name or len(name) > 200:
         errors.append(
             {"field": "recipient", "message": "Name the organisation (1–200 characters)."}
         )
@@ -57,8 +58,8 @@ def record_consent(
         access.require_client_read(session, user=actor, client_id=client_id, now=now)
     consent = Consent(
         client_id=client_id,
-        recipient=recipient.strip(),
-        recipient_key=recipient_key(recipient),
+        recipient=name,
+        recipient_key=recipient_key(name),
         scope=scope,
         given_at=now,
         expires_at=expires_at or now + timedelta(days=DEFAULT_CONSENT_DAYS),

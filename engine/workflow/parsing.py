@@ -250,7 +250,7 @@ def parse_document(name: str, data: bytes) -> Document:
         kind = "dmn"
     else:
         raise refuse(
-            f"not a BPMN or DMN document (root element {short_tag(root.tag)})", root.sourceline
+            f"not a BPMN or DMN document (root element {short_tag(str(root.tag))})", root.sourceline
         )
     return Document(name=name, text=text, root=root, kind=kind)
 

@@ -37,7 +37,7 @@ from engine.workflow.parsing import (
 )
 from engine.workflow.preflight_elements import ElementChecks
 from engine.workflow.preflight_loops import LoopChecks
-from engine.workflow.preflight_state import ExpressionChecker, Process
+from engine.workflow.preflight_state import ExpressionChecker, Process, SourceMode
 from engine.workflow.preflight_tasks import PRIORITIES as PRIORITIES  # was defined here
 from engine.workflow.preflight_tasks import HumanTaskChecks
 
@@ -80,13 +80,13 @@ def _default_checker() -> ExpressionChecker:
     except ImportError:
         return _restricted_check
 
-    def check(source: str, mode: str) -> str | None:
+    def check(source: str, mode: SourceMode) -> str | None:
         return check_source(source, mode=mode)
 
     return check
 
 
-def _restricted_check(source: str, mode: str) -> str | None:
+def _restricted_check(source: str, mode: SourceMode) -> str | None:
     """Fallback when the sandbox module is absent: the same RestrictedPython compile the
     sandbox uses, without its allow-list."""
     from RestrictedPython import compile_restricted_eval, compile_restricted_exec

@@ -11,7 +11,7 @@ from typing import Any
 from engine.workflow.bpmn_elements import bpmn_tag, called_decision, describe
 from engine.workflow.iso8601 import BARE_ISO, cycle_error, datetime_error, duration_error
 from engine.workflow.parsing import NSMAP, Document
-from engine.workflow.preflight_state import PreflightState, Process
+from engine.workflow.preflight_state import PreflightState, Process, SourceMode
 
 TIMER_LITERAL_CHECKS: dict[str, Callable[[str], str | None]] = {
     "timeDuration": duration_error,
@@ -21,7 +21,9 @@ TIMER_LITERAL_CHECKS: dict[str, Callable[[str], str | None]] = {
 
 
 class ElementChecks(PreflightState):
-    def _expression(self, doc: Document, owner: Any, node: Any, mode: str, what: str) -> None:
+    def _expression(
+        self, doc: Document, owner: Any, node: Any, mode: SourceMode, what: str
+    ) -> None:
         source = node.text if node is not None else None
         if source is None or not source.strip():
             self.problem(doc, owner, f"{what} is empty", at=node)

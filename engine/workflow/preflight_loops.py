@@ -1,4 +1,5 @@
-"""Pre-flight check for sequence-flow loops through elements that wait (the "loop cliff")."""
+"""Pre-flight check for sequence-flow loops: through elements that wait (the "loop cliff"), or
+through none (a busy loop of scripts and gateways that one command would run without end)."""
 
 from __future__ import annotations
 
@@ -119,11 +120,25 @@ class LoopChecks(PreflightState):
                     waiting = [n for n in loop if self._waits(n)]
                     if waiting:
                         self._report_loop(proc.doc, flow, nodes[target], waiting[0])
+                    else:
+                        self._report_busy_loop(proc.doc, flow, nodes[target])
                 elif target not in state:
                     state[target] = 1
                     position[target] = len(path)
                     path.append(target)
                     stack.append(iter(edges[target]))
+
+    def _report_busy_loop(self, doc: Document, flow: Any, target: Any) -> None:
+        # Nothing on the cycle waits, so one command would go round until the script limit
+        # (or forever, if every element on it is a gateway): refused at deploy instead.
+        self.problem(
+            doc,
+            flow,
+            f"sequence flow {flow.get('id')} loops back to {describe(target)} with no wait "
+            "state (user task, timer or message) on the cycle: it would run without end in "
+            "one command. Use a loop marker (standardLoopCharacteristics) with a "
+            "loopMaximum, or multi-instance.",
+        )
 
     def _report_loop(self, doc: Document, flow: Any, target: Any, waiting: Any) -> None:
         where = f"{describe(target)}"

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from engine.workflow.bpmn_elements import owner_of
 from engine.workflow.parsing import Document, Problem
 
-ExpressionChecker = Callable[[str, str], str | None]
+SourceMode = Literal["eval", "exec"]
+ExpressionChecker = Callable[[str, SourceMode], str | None]
 
 
 @dataclass(eq=False)

@@ -51,7 +51,7 @@ class _ClockedDatetime(datetime):
         return now.astimezone(tz) if tz is not None else now.astimezone(UTC).replace(tzinfo=None)
 
 
-spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+spiff_timer.datetime = _ClockedDatetime
 
 
 @contextmanager
@@ -73,7 +73,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(  # type: ignore[override]
+    def from_dict(
         self,
         dct: dict[str, Any],
         spec: Any = None,
@@ -248,10 +248,19 @@ def _wrap(exc: Exception) -> Exception:
     from engine.workflow.scripting import find_script_error
 
     script_error = find_script_error(exc)
-    if script_error is not None:
-        return script_error
     task_spec = getattr(exc, "task_spec", None)
-    where = f" at {task_spec.bpmn_id}" if task_spec is not None else ""
+    element = getattr(task_spec, "bpmn_id", None)
+    if script_error is not None:
+        if element is None or script_error.public_message.startswith(f"{element}: "):
+            return script_error
+        # Name the element the code belongs to: a diagram has many scripts and conditions.
+        given = script_error.details
+        items = given if isinstance(given, list) else [given]
+        details = [{**d, "element_id": element} for d in (items or [{}])]
+        named = ScriptError(f"{element}: {script_error.public_message}", details=details)
+        named.__cause__ = script_error.__cause__
+        return named
+    where = f" at {element}" if element is not None else ""
     return ScriptError(f"The pathway could not continue{where}: {type(exc).__name__}")
 
 
@@ -348,6 +357,17 @@ def timer_outcome(wf: BpmnWorkflow, task_id: str) -> str:
     if task is not None and task.state == TaskState.COMPLETED:
         return "fired"
     return "cancelled"
+
+
+def message_names(spec: Any, subprocess_specs: Mapping[str, Any] | None = None) -> set[str]:
+    """Every message a process (and what it calls) sends or waits for, by name."""
+    names = set()
+    for one in [spec, *(subprocess_specs or {}).values()]:
+        for ts in one.task_specs.values():
+            event_def = getattr(ts, "event_definition", None)
+            if isinstance(event_def, MessageEventDefinition) and event_def.name:
+                names.add(event_def.name)
+    return names
 
 
 def message_start_names(spec: Any) -> set[str]:

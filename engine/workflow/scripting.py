@@ -13,16 +13,24 @@ Once the deadline has passed, every further loop iteration or call raises again,
 that swallows the timeout with a bare `except:` or runs a loop in `finally:` still cannot keep
 going. No signal is involved, so this works in any thread. A `sys.settrace` line tracer was
 rejected: CPython 3.11 emits no line event for a loop compiled to one self-jump (`while True:
-pass` spins forever unseen), and a tracer displaces coverage and debuggers. Single C-level
-operations are not interruptible: `range()` is capped for that reason, but a huge `**`,
-`math.factorial` or `'x' * n` is not.
+pass` spins forever unseen), and a tracer displaces coverage and debuggers.
+
+Single C-level operations (a huge `**`, `math.factorial`, `'x' * n`) cannot be interrupted
+that way, and they hold the GIL. So the code runs in a sandbox worker process
+(engine.workflow.sandbox_pool) under `setrlimit` and a wall-clock kill; the deadline above then
+only makes the usual case end with a precise message. Expressions in a provably cheap subset
+(`_cheap_expression`: comparisons, boolean logic, lookups, a few linear calls) run here instead,
+since most gateway conditions and DMN cells are such and a round trip costs more than they do.
+The worker hands back only the variables a script added or changed, in JSON's types
+(engine.workflow.script_values), so a live workflow and a restored one hold the same data.
 
 Errors: a refusal or failure raises `ScriptError` whose message is built from the source text
 only, never from task data values; `details` is a list of `{"line", "message"}`. SpiffWorkflow
 wraps whatever a script raises into a `WorkflowTaskException` from inside its `except` block and
 keeps only the class name, so the `ScriptError` is that wrapper's `__context__`:
 `find_script_error(exc)` walks the chain. A `ScriptError` from a runtime failure has the
-original exception as `__cause__`; that one may contain task data: log it, never show it.
+original exception as `__cause__` where the code ran (in the worker, it goes no further); it
+may contain task data: log it, never show it.
 """
 
 from __future__ import annotations
@@ -31,9 +39,9 @@ import ast
 import builtins
 import copy
 import datetime as dt
-import json
 import math
 import operator
+import pickle
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -55,6 +63,8 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
 )
 
 from engine.errors import ScriptError
+from engine.workflow.sandbox_pool import SANDBOX, SandboxPool, WorkerDied, WorkerTimedOut
+from engine.workflow.script_values import ValueRefused, to_task_data
 
 __all__ = [
     "RestrictedEnvironment",
@@ -368,13 +378,98 @@ def _is_code_or_module(value: Any) -> bool:
     return callable(value) or isinstance(value, (GeneratorType, ModuleType))
 
 
+# Expressions built only from these run in this process: each costs time and memory linear in
+# its source and the task data it reads (already held here), so no limit can be exceeded that
+# the data itself did not exceed. Anything else (`**`, `*`, `%`, `<<`, comprehensions, other
+# calls) goes to a sandbox worker. Most gateway conditions and DMN cells are in this subset,
+# and a worker round trip costs 0.1 ms idle but several ms on a busy machine.
+_CHEAP_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot,
+    ast.In, ast.NotIn, ast.Name, ast.Load, ast.Constant, ast.Subscript, ast.Slice,
+    ast.Attribute, ast.IfExp, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.BinOp, ast.Add,
+    ast.Sub, ast.Div, ast.FloorDiv, ast.Call, ast.keyword,
+)  # fmt: skip
+_CHEAP_CALLS = frozenset({"len", "bool", "abs", "min", "max", "isinstance", "str", "int", "float"})
+_CHEAP_METHODS = frozenset({"get", "lower", "upper", "strip", "startswith", "endswith"})
+
+
+@lru_cache(maxsize=2048)
+def _cheap_expression(source: str) -> bool:
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    nodes = list(ast.walk(tree))
+    # `a + a + a ...` grows with the source times the data: keep both small.
+    if len(nodes) > 400 or sum(isinstance(n, ast.BinOp) for n in nodes) > 8:
+        return False
+    for node in nodes:
+        if not isinstance(node, _CHEAP_NODES):
+            return False
+        if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes | int):
+            if isinstance(node.value, str | bytes) and len(node.value) > 10_000:
+                return False
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in _CHEAP_CALLS:
+                continue
+            if isinstance(func, ast.Attribute) and func.attr in _CHEAP_METHODS:
+                continue
+            return False
+    return True
+
+
+def helper_reference(name: str, func: Callable[..., Any]) -> str:
+    """`module:qualname` of a helper, by which a sandbox worker imports it. Helpers run in the
+    worker, next to the script, so they must be importable module-level functions."""
+    module, qualname = getattr(func, "__module__", None), getattr(func, "__qualname__", "")
+    if not module or not qualname or "<" in qualname:
+        raise ValueError(
+            f"helper {name!r} must be a module-level function (it runs in a sandbox worker)"
+        )
+    return f"{module}:{qualname}"
+
+
+def changed_names(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[list[str], list[str]]:
+    """What a script did to its namespace: the names it added or changed (value or type), and
+    the task data names it deleted or turned into code. Guards and builtins are not names."""
+    changed = [
+        name
+        for name, value in after.items()
+        if name not in _GUARD_NAMES
+        and name != "__builtins__"
+        and not _is_code_or_module(value)
+        and (name not in before or not _same(before[name], value))
+    ]
+    deleted = [name for name in before if name not in after or _is_code_or_module(after[name])]
+    return changed, deleted
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b) and (
+            not isinstance(a, dict | list | tuple)
+            or pickle.dumps(a, protocol=5) == pickle.dumps(b, protocol=5)
+        )
+    except Exception:  # noqa: BLE001 - incomparable or unpicklable: treat as changed
+        return False
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """A SpiffWorkflow script environment that runs code through RestrictedPython.
+    """A SpiffWorkflow script environment that runs code through RestrictedPython, in a
+    sandbox worker process (engine.workflow.sandbox_pool) with hard time and memory limits.
 
     Allow-listed names and helpers are served as builtins, so task data may shadow them and
     they never land in it (and, unlike TaskDataEnvironment, a form field called `date` is no
-    error). Each run gets a fresh namespace; after `execute` the script's assignments and
-    deletions are copied back to the task data, functions, generators and modules excepted.
+    error). Each run gets a fresh namespace, a copy of the task data; after `execute` the
+    variables the script added, changed or deleted are applied to the task data, in JSON's
+    types (engine.workflow.script_values; functions, generators and modules are dropped).
+    `local=True` runs in this process, with only the cooperative deadline: the worker's mode.
     """
 
     def __init__(
@@ -382,24 +477,33 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         *,
         timeout_s: float = 1.0,
         helpers: Mapping[str, Callable[..., Any]] | None = None,
+        local: bool = False,
+        pool: SandboxPool | None = None,
     ) -> None:
         if not timeout_s > 0:
             raise ValueError("timeout_s must be positive")
         super().__init__({})
         self.timeout_s = timeout_s
         self._builtins = _build_builtins(helpers or {})
+        self._local = local
+        self._pool = pool or SANDBOX
+        self._helper_refs = (
+            {} if local else {n: helper_reference(n, f) for n, f in (helpers or {}).items()}
+        )
 
+    # --- the SpiffWorkflow interface: runs in a sandbox worker --------------------------
     def evaluate(
         self,
         expression: str,
         context: Mapping[str, Any],
         external_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        namespace = self._namespace(context, external_context, "expression")
-        result = self._run(expression, "eval", namespace, "expression")
-        if _is_code_or_module(result):
-            raise ScriptError("an expression must give a value, not a function or generator")
-        return _as_stored(result)
+        if self._local or _cheap_expression(expression):
+            return _as_stored(self.evaluate_here(expression, context, external_context or {}))
+        answer = self._call("eval", expression, context, external_context, "expression")
+        if "error" in answer:
+            raise _error(answer["error"]["message"], answer["error"]["line"])
+        return answer["value"]
 
     def execute(
         self,
@@ -407,19 +511,82 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         context: MutableMapping[str, Any],
         external_context: Mapping[str, Any] | None = None,
     ) -> bool:
-        external = external_context or {}
-        # A script works on its own copy of the task data: SpiffWorkflow shares nested lists
-        # and dicts between tasks (a child's data is a shallow copy of its parent's), so a
-        # change made in place (`plan["goals"].append(...)`) would otherwise reach other tasks'
-        # data too, and differently in a workflow kept live than in one restored from its
-        # state. What the script leaves is copied back to this task only.
-        namespace = self._namespace(copy.deepcopy(dict(context)), external, "script")
+        if self._local:
+            namespace = copy.deepcopy(dict(context))
+            try:
+                self.execute_here(script, namespace, external_context or {})
+            finally:
+                changed, deleted = changed_names(context, namespace)
+                for name in deleted:
+                    context.pop(name, None)
+                for name in changed:
+                    context[name] = _as_stored(namespace[name], f"variable '{name}'")
+            return True
+        answer = self._call("exec", script, context, external_context, "script")
+        # Like TaskDataEnvironment, what ran before a failure stays assigned.
+        for name in answer["deleted"]:
+            context.pop(name, None)
+        context.update(answer["set"])
+        if "error" in answer:
+            raise _error(answer["error"]["message"], answer["error"]["line"])
+        return True
+
+    def _call(
+        self,
+        op: str,
+        source: str,
+        context: Mapping[str, Any],
+        external_context: Mapping[str, Any] | None,
+        what: str,
+    ) -> dict[str, Any]:
+        try:
+            request = {
+                "op": op,
+                "source": source,
+                "context": pickle.dumps(dict(context), protocol=pickle.HIGHEST_PROTOCOL),
+                "external": dict(external_context or {}),
+                "timeout_s": self.timeout_s,
+                "helpers": self._helper_refs,
+            }
+            return self._pool.call(request, timeout_s=self.timeout_s)
+        except WorkerTimedOut:
+            raise ScriptError(f"{what} exceeded {self.timeout_s} s and was stopped") from None
+        except WorkerDied:
+            raise ScriptError(f"{what} exceeded its time or memory limit") from None
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise ScriptError(f"the task data could not be handed to the {what}") from exc
+
+    # --- in this process: what the worker runs ----------------------------------------
+    def evaluate_here(
+        self, expression: str, context: Mapping[str, Any], external_context: Mapping[str, Any]
+    ) -> Any:
+        namespace = self._namespace(context, external_context, "expression")
+        result = self._run(expression, "eval", namespace, "expression")
+        if _is_code_or_module(result):
+            raise ScriptError("an expression must give a value, not a function or generator")
+        return result
+
+    def execute_here(
+        self,
+        script: str,
+        context: MutableMapping[str, Any],
+        external_context: Mapping[str, Any],
+    ) -> None:
+        """Run `script` on `context` (the caller's own copy of the task data). Afterwards
+        `context` holds the script's variables; data objects it did not assign stay out."""
+        namespace = self._namespace(context, external_context, "script")
         try:
             self._run(script, "exec", namespace, "script")
         finally:
-            # Like TaskDataEnvironment, what ran before a failure stays assigned.
-            _copy_back(namespace, context, external)
-        return True
+            for key in list(context):
+                if key not in namespace:
+                    del context[key]
+            for key, value in namespace.items():
+                if key in _GUARD_NAMES or key == "__builtins__":
+                    continue
+                if key in external_context and key not in context:
+                    continue  # data objects are the workflow's, not this task's
+                context[key] = value
 
     def _namespace(
         self,
@@ -449,43 +616,19 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             raise _error(exc.message, _script_line(exc)) from None
         except ScriptError:
             raise  # a helper's own refusal, already public
+        except MemoryError as exc:
+            raise _error(f"the {what} exceeded its memory limit", _script_line(exc)) from exc
         except Exception as exc:
             raise _public_runtime_error(exc, compiled, what) from exc
 
 
-def _as_stored(value: Any) -> Any:
-    """`value` in the Python types it will have once stored and restored: JSON turns tuples
-    into lists and number, bool and None keys into strings. Scripts' results are converted as
-    they enter task data, so a workflow kept live between commands (engine.instances.live)
-    holds the same data as one restored from its stored state."""
-    if isinstance(value, dict):
-        return {
-            (json.dumps(k) if isinstance(k, int | float) or k is None else k): _as_stored(v)
-            for k, v in value.items()
-            if not _is_code_or_module(v)  # the serializer drops these too
-        }
-    if isinstance(value, list | tuple):
-        return [_as_stored(v) for v in value]
-    return value
-
-
-def _copy_back(
-    namespace: Mapping[str, Any],
-    context: MutableMapping[str, Any],
-    external: Mapping[str, Any],
-) -> None:
-    for key in list(context):
-        if key in _GUARD_NAMES or key == "__builtins__":
-            continue
-        if key not in namespace or _is_code_or_module(namespace[key]):
-            del context[key]
-    for key, value in namespace.items():
-        if key in _GUARD_NAMES or key == "__builtins__":
-            continue
-        if key in external and key not in context:
-            continue  # data objects are the workflow's, not this task's
-        if not _is_code_or_module(value):
-            context[key] = _as_stored(value)
+def _as_stored(value: Any, where: str = "the expression's result") -> Any:
+    """`value` in JSON's types, as the sandbox worker hands it back (the local mode's half of
+    the same rule); ScriptError when it cannot be stored."""
+    try:
+        return to_task_data(value, where)
+    except ValueRefused as exc:
+        raise ScriptError(str(exc)) from None
 
 
 def _build_builtins(helpers: Mapping[str, Callable[..., Any]]) -> dict[str, Any]:

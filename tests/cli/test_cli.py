@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(
 def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("CAREBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     monkeypatch.setenv("CAREBRIDGE_DEMO_PASSWORD", "demo-pass-123")
+    monkeypatch.setenv("CAREBRIDGE_AUDIT_ANCHOR_FILE", str(tmp_path / "anchors.jsonl"))
     return CliRunner()
 
 

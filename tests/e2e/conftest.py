@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,22 +65,27 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`carebridge init --demo` then `carebridge serve` on a free port; the base URL."""
-    if os.environ.get("CAREBRIDGE_E2E_URL"):
-        yield os.environ["CAREBRIDGE_E2E_URL"].rstrip("/")
-        return
-    tmp = tmp_path_factory.mktemp("e2e")
-    env = {
+def server_environment(tmp: Path) -> dict[str, str]:
+    """The environment of a test server on its own SQLite file in `tmp` (and of the CLI
+    commands that must reach its database)."""
+    return {
         **os.environ,
         "CAREBRIDGE_DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite3'}",
         "CAREBRIDGE_DEMO_PASSWORD": DEMO_PASSWORD,
         "CAREBRIDGE_SCHEDULER": "embedded",
         "CAREBRIDGE_SECRET_KEY": "e2e-secret-key",
+        # Plain http on loopback: a Secure cookie would never come back.
+        "CAREBRIDGE_SECURE_COOKIES": "0",
         # The checkout itself first: the server must run this tree's code.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
+
+
+@contextmanager
+def running_server(tmp: Path) -> Iterator[str]:
+    """`carebridge init --demo` then `carebridge serve` on a free port, in `tmp`; the base URL.
+    Stopped on exit."""
+    env = server_environment(tmp)
     script = _carebridge()
     init = subprocess.run(
         [script, "init", "--demo"], env=env, cwd=tmp, capture_output=True, text=True, timeout=180
@@ -111,6 +117,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server for the browser tests: the base URL (CAREBRIDGE_E2E_URL, or one started)."""
+    if os.environ.get("CAREBRIDGE_E2E_URL"):
+        yield os.environ["CAREBRIDGE_E2E_URL"].rstrip("/")
+        return
+    with running_server(tmp_path_factory.mktemp("e2e")) as base:
+        yield base
+
+
+def create_token(tmp: Path, username: str) -> str:
+    """`carebridge token create USERNAME` against the server started in `tmp`."""
+    created = subprocess.run(
+        [_carebridge(), "token", "create", username, "--name", "e2e"],
+        env=server_environment(tmp),
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, f"token create failed:\n{created.stdout}\n{created.stderr}"
+    return created.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,7 @@ def test_a_social_worker_takes_a_new_case_through_intake_and_assessment(sign_in,
 
     # Assessment: C-SSRS questions 3-5 appear only after a yes to question 2.
     page.click(f"tr:has-text('{CLIENT}') a.task-link")
+    page.wait_for_load_state()  # forms.js (deferred) hides the conditional questions on load
     assert page.locator("#f-cssrs-q3").is_hidden()
     page.check("#f-cssrs-q2-0")  # yes
     assert page.locator("#f-cssrs-q3").is_visible()
@@ -116,19 +117,13 @@ def test_a_social_worker_takes_a_new_case_through_intake_and_assessment(sign_in,
         "ahc_hrsn.q4": "never",
         "ahc_hrsn.q5": "false",
         "ahc_hrsn.q6": "no",
-        "ahc_hrsn.q7": "1",
-        "ahc_hrsn.q8": "1",
-        "ahc_hrsn.q9": "1",
-        "ahc_hrsn.q10": "1",
     }
     for name, value in answers.items():
-        # Items with more than five answers (AHC 7-10: five frequencies and "declined") are
-        # drawn as a select, the others as radio buttons.
-        radio = page.locator(f'input[name="{name}"][value="{value}"]')
-        if radio.count():
-            radio.check()
-        else:
-            page.select_option(f'select[name="{name}"]', value)
+        page.check(f'input[name="{name}"][value="{value}"]')
+    # Five answers plus "declined" (main's declined answers) is more than a row of radios:
+    # the safety questions are selects.
+    for name in ("ahc_hrsn.q7", "ahc_hrsn.q8", "ahc_hrsn.q9", "ahc_hrsn.q10"):
+        page.select_option(f'select[name="{name}"]', "1")
     shoot(page, "05-assessment")
     page.click("button:has-text('Complete psychosocial assessment')")
     page.wait_for_url(re.compile(r"/$"))

@@ -70,7 +70,8 @@ def created(results) -> dict[str, HumanTask]:
 def fire_due(drive) -> list[bool]:
     claimed = timers.claim_due_timers(drive.session, owner="test", now=drive.clock.now())
     return [
-        timers.fire(drive.session, timer_id=t, clock=drive.clock, site=drive.site) for t in claimed
+        instances.fire_timer(drive.session, timer_id=t, clock=drive.clock, site=drive.site)
+        for t in claimed
     ]
 
 

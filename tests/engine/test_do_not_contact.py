@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import audit, demo, referrals, tasks_view, timers
-from engine.cases import flags
+from engine import audit, demo, instances, referrals, tasks_view, timers
+from engine import client_flags as flags
 from engine.errors import Forbidden, Invalid
 from engine.inbox.models import HumanTask
 from engine.referrals import Referral
@@ -28,7 +28,7 @@ def local(*args: int) -> datetime:
 
 def fire_due(drive) -> None:
     for t in timers.claim_due_timers(drive.session, owner="test", now=drive.clock.now()):
-        timers.fire(drive.session, timer_id=t, clock=drive.clock, site=drive.site)
+        instances.fire_timer(drive.session, timer_id=t, clock=drive.clock, site=drive.site)
 
 
 def rows(drive, case) -> list[HumanTask]:

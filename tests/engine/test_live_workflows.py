@@ -17,6 +17,9 @@ from tests.factories import client_payload
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
+# These test the cache itself: they run with it on in both passes of `make test`.
+pytestmark = pytest.mark.live_workflows("on")
+
 
 @pytest.fixture(autouse=True)
 def empty_cache():

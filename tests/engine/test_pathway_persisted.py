@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, demo, timers
+from engine import audit, demo, instances, timers
 from engine.assessments import Assessment
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.instances import ProcessInstance, describe_instance
@@ -126,7 +126,7 @@ def test_assessment_overdue_timer_gives_supervisor_a_review_task(drive, session)
     drive.complete(case, "intake")
     drive.clock.advance(hours=24, seconds=1)
     fired = [
-        timers.fire(session, timer_id=t, clock=drive.clock)
+        instances.fire_timer(session, timer_id=t, clock=drive.clock)
         for t in timers.claim_due_timers(session, owner="t", now=drive.clock.now())
     ]
     assert fired == [True]
@@ -174,7 +174,7 @@ def test_pathway_runs_to_the_end_with_one_replan(drive, session):
         drive.complete(case, "care_plan", demo.care_plan(interval="P7D"))
         drive.clock.advance(days=7, seconds=1)
         for timer_id in timers.claim_due_timers(session, owner="t", now=drive.clock.now()):
-            timers.fire(session, timer_id=timer_id, clock=drive.clock)
+            instances.fire_timer(session, timer_id=timer_id, clock=drive.clock)
         drive.complete(case, "followup_review", demo.followup(decision))
     drive.complete(case, "close_case")
     instance = session.get(ProcessInstance, _instance_id(session, case))
@@ -193,7 +193,7 @@ def test_finished_follow_up_rounds_do_not_grow_the_stored_state(drive, session):
         drive.complete(case, "care_plan", demo.care_plan(interval="P7D", needs=()))
         drive.clock.advance(days=7, seconds=1)
         for timer_id in timers.claim_due_timers(session, owner="t", now=drive.clock.now()):
-            timers.fire(session, timer_id=timer_id, clock=drive.clock)
+            instances.fire_timer(session, timer_id=timer_id, clock=drive.clock)
         drive.complete(case, "followup_review", demo.followup("replan"))
         session.refresh(instance)
         sizes.append(len(instance.state))

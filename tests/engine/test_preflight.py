@@ -149,10 +149,15 @@ def test_user_task_without_form_is_a_warning() -> None:
     assert "no formJsonSchemaFilename" in warning.message
 
 
-def test_loop_markers_and_automatic_loops_are_fine() -> None:
-    [bundle] = prepare({"loop_marker.bpmn": fixture_bytes("loop_marker.bpmn")}, forms=FORMS)
+def test_a_loop_marker_is_fine_but_an_automatic_loop_is_refused() -> None:
+    # The retry loop (script -> gateway -> script) has no wait state: however it is meant to
+    # end, one command would run it until the script limit, so deploy refuses it.
+    problems = problems_of({"loop_marker.bpmn": fixture_bytes("loop_marker.bpmn")})
 
-    assert bundle.process_id == "loop_marker"
+    [problem] = problems
+    assert problem.element_id == "flow_retry_again"
+    assert "loops back to 'Count attempts' (retry) with no wait state" in problem.message
+    assert problem.line is not None
 
 
 def test_non_executable_process_is_not_bundled() -> None:
@@ -227,6 +232,8 @@ FAULTS = [
      "loops back to 'Contact client' (contact)"),
     ("subprocess_loop.bpmn", "subprocess_loop.bpmn", "flow_check_again",
      'id="flow_check_again"', "loops back to 'Check in with the organisation' (check_in)"),
+    ("busy_loop.bpmn", "busy_loop.bpmn", "flow_again", 'id="flow_again"',
+     "loops back to 'Count' (count) with no wait state"),
 ]  # fmt: skip
 
 # Problems a fixture reports in its form files rather than in the diagram.

@@ -4,7 +4,7 @@ environment, escapes and runaway scripts end in a ScriptError."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -22,6 +22,7 @@ from engine.workflow.scripting import (
     find_script_error,
     make_script_engine,
 )
+from tests.engine.script_helpers import double
 
 FAST = 0.05  # seconds: the timeout used where a test waits for it
 
@@ -176,7 +177,7 @@ def test_helpers_and_modules_do_not_leak_into_task_data() -> None:
         {"phq9_total": 22},
         script=SCORE
         + "\ndef bump(x):\n    return x + 1\nbumped = bump(double(2))\nroot = math.sqrt(4)",
-        helpers={"double": lambda x: 2 * x},
+        helpers={"double": double},
     )
     assert set(task_data(wf, "score")) == {"phq9_total", "screening", "bumped", "root"}
 
@@ -195,13 +196,14 @@ def test_helpers_and_modules_do_not_leak_into_task_data() -> None:
         pytest.param(
             "due = start + timedelta(days=2)",
             {"start": datetime(2025, 3, 1, 9, tzinfo=UTC)},
-            {"due": datetime(2025, 3, 3, 9, tzinfo=UTC)},
+            # Dates enter task data as ISO-8601 text (engine.workflow.script_values).
+            {"due": "2025-03-03T09:00:00+00:00"},
             id="datetime-timedelta",
         ),
         pytest.param(
             "d = date(2025, 1, 31) + timedelta(days=1)",
             {},
-            {"d": date(2025, 2, 1)},
+            {"d": "2025-02-01"},
             id="date",
         ),
         pytest.param(
@@ -319,7 +321,7 @@ def test_external_context_is_readable_but_not_copied_into_task_data() -> None:
 
 
 def test_helper_is_callable_from_scripts() -> None:
-    assert execute("y = double(21)", helpers={"double": lambda x: 2 * x})["y"] == 42
+    assert execute("y = double(21)", helpers={"double": double})["y"] == 42
 
 
 @pytest.mark.parametrize("name", ["_hidden", "not-an-identifier", "len"])
@@ -329,10 +331,11 @@ def test_helper_name_must_be_public_and_new(name: str) -> None:
 
 
 def test_compiled_code_is_cached_by_source() -> None:
+    # Compiling happens where the code runs: in the worker, or here in local mode.
     source = "cache_probe = 41 + 1"
-    execute(source)
+    execute(source, local=True)
     hits = scripting._compile.cache_info().hits
-    execute(source)
+    execute(source, local=True)
     assert scripting._compile.cache_info().hits == hits + 1
 
 
@@ -437,8 +440,8 @@ def test_missing_key_written_in_the_script_is_named() -> None:
     assert error.public_message == "key 'risk_level' not found"
 
 
-def test_original_exception_is_kept_as_cause() -> None:
-    error = script_error("n = int(name)", {"name": "Jane Doe"})
+def test_original_exception_is_kept_as_cause_where_the_code_ran() -> None:
+    error = script_error("n = int(name)", {"name": "Jane Doe"}, local=True)
     assert isinstance(error.__cause__, ValueError)
 
 

@@ -1,4 +1,5 @@
-"""A version conflict found only when the request commits is a 409 on every route."""
+"""A version conflict found only when the request commits is a 409 on every route: the
+request's unit of work (web.deps.transaction) turns database conflicts into Conflict."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from web import deps
+
 
 @pytest.fixture
 def stale_app(app):
     def stale():
-        raise StaleDataError("UPDATE statement on table 'process_instances' expected 1 row")
+        with deps.transaction():
+            raise StaleDataError("UPDATE statement on table 'process_instances' expected 1 row")
 
     app.add_url_rule("/api/v1/stale-test", "api_stale_test", stale)
     app.add_url_rule("/stale-test", "page_stale_test", stale)
@@ -40,10 +44,14 @@ class _DiskFull(Exception):
 @pytest.fixture
 def racing_app(app):
     def deadlock():
-        raise OperationalError("UPDATE human_tasks ...", {}, _DeadlockDetected("deadlock detected"))
+        with deps.transaction():
+            raise OperationalError(
+                "UPDATE human_tasks ...", {}, _DeadlockDetected("deadlock detected")
+            )
 
     def disk_full():
-        raise OperationalError("INSERT ...", {}, _DiskFull("could not extend file"))
+        with deps.transaction():
+            raise OperationalError("INSERT ...", {}, _DiskFull("could not extend file"))
 
     app.add_url_rule("/api/v1/deadlock-test", "api_deadlock_test", deadlock)
     app.add_url_rule("/deadlock-test", "page_deadlock_test", deadlock)

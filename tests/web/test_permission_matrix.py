@@ -268,6 +268,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         json={},
     ),
     ("POST", "/api/v1/messages"): Row("/api/v1/messages", same(422, 401), json={}),
+    ("GET", "/api/v1/tokens"): Row("/api/v1/tokens", API_ANY),
+    ("DELETE", "/api/v1/tokens/<int:token_id>"): Row("/api/v1/tokens/999999", same(404, 401)),
+    ("POST", "/api/v1/account/password"): Row("/api/v1/account/password", same(422, 401), json={}),
+    ("POST", "/api/v1/users/<username>/unlock"): Row(
+        "/api/v1/users/alex/unlock", "403 403 403 403 403 200 403 401", json={}
+    ),
     ("GET", "/api/v1/instruments"): Row("/api/v1/instruments", API_ANY),
     ("POST", "/api/v1/instruments/<key>/score"): Row(
         "/api/v1/instruments/phq2/score", API_ANY, json={"answers": {"q1": 1, "q2": 1}}
@@ -368,6 +374,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/reports/<name>/cases"): Row(
         "/reports/tasks/cases?from=2026-03-02&to=2026-03-02&row=0",
         "403 403 403 403 200 200 403 302",
+    ),
+    ("GET", "/admin/lockouts"): Row("/admin/lockouts", "403 403 403 403 403 200 403 302"),
+    ("POST", "/admin/lockouts/<username>/unlock"): Row(
+        "/admin/lockouts/alex/unlock", "403 403 403 403 403 302 403 302", form={}
     ),
     ("GET", "/admin/processes"): Row("/admin/processes", "403 403 403 403 403 200 403 302"),
     ("POST", "/admin/processes"): Row(

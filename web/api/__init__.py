@@ -12,7 +12,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 
-from engine.errors import CareBridgeError, ErrorKind
+from engine.errors import CareBridgeError, ErrorKind, Forbidden
+from web.api.text import refuse_nul_characters
 from web.auth import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -31,15 +32,23 @@ def _authenticate() -> None:
             "Sign in or send an API token.", code="unauthenticated", kind=ErrorKind.UNAUTHENTICATED
         )
     g.user = current_user.user
+    g.credential = current_user.credential()
+    if not g.credential.personal and not g.credential.has_scope(*getattr(view, "token_scopes", ())):
+        # An integration token (no `api` scope) reaches only the endpoints made for its scope.
+        raise Forbidden("This token's scope does not allow this endpoint.", code="scope_required")
     if request.method in _UNSAFE and not current_user.via_token:
         _check_cookie_post()
+
+
+bp.before_request(refuse_nul_characters)
 
 
 def _check_cookie_post() -> None:
     if request.mimetype == "application/json":
         return
-    if request.method == "DELETE" and not request.get_data():
-        # No page can send a cross-site DELETE without a CORS preflight, which we never grant.
+    if request.method == "DELETE" and not request.content_length:
+        # No form or link can send a DELETE: a cross-site page needs a CORS preflight for
+        # it, which we never grant. A bodyless DELETE is safe to take from the cookie.
         return
     if request.mimetype == "multipart/form-data":
         if current_app.config.get("WTF_CSRF_ENABLED", True):
@@ -53,6 +62,7 @@ def _check_cookie_post() -> None:
 
 
 from web.api import (  # noqa: E402,F401  (register routes on bp)
+    accounts,
     caseload,
     cases,
     contacts,
@@ -70,6 +80,7 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     openapi_integration,
     openapi_record,
     openapi_reports,
+    openapi_security,
     openapi_studio,
     referrals,
     report_figures,
@@ -78,4 +89,5 @@ from web.api import (  # noqa: E402,F401  (register routes on bp)
     studio,
     tasks,
     team,
+    tokens,
 )

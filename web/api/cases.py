@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
 from engine import (
     access,
@@ -19,7 +19,7 @@ from engine import (
     screenings,
     tasks_view,
 )
-from engine.cases import flags as case_flags
+from engine import client_flags as case_flags
 from engine.errors import Invalid
 from web import deps
 from web.api import bp

@@ -8,12 +8,14 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from flask import g, request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
+from engine.accounts import Credential
 from engine.accounts.models import User
 from engine.errors import BadRequest, Forbidden
 from engine.tasks_view import TaskSummary
 from web import deps
+from web.converters import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,9 +29,25 @@ def public(view: F) -> F:
     return view
 
 
+def token_scopes(*scopes: str) -> Callable[[F], F]:
+    """Let tokens with one of `scopes` (and no `api` scope) reach this view; any other view is
+    closed to them. People and `api` tokens are unaffected (their roles decide)."""
+
+    def mark(view: F) -> F:
+        view.token_scopes = scopes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def credential() -> Credential:
+    """How the caller authenticated (set by the blueprint's before_request)."""
+    return g.credential
+
+
 def user() -> User:
     """The signed-in engine user (set by the blueprint's before_request)."""
-    return g.user  # type: ignore[no-any-return]
+    return g.user
 
 
 def require_roles(*roles: str) -> None:
@@ -39,9 +57,8 @@ def require_roles(*roles: str) -> None:
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """One request = one transaction; commits on success, rolls back on any error. (A version
-    conflict surfacing only at commit is mapped to 409 for every route in web/errors.py.)"""
-    with deps.sessions().begin() as session:
+    """One request = one unit of work (web.deps.transaction)."""
+    with deps.transaction() as session:
         yield session
 
 
@@ -65,7 +82,11 @@ def int_arg(
         raise BadRequest(
             f"The parameter '{name}' must be a whole number.", code="bad_parameter"
         ) from None
-    if (low is not None and value < low) or (high is not None and value > high):
+    if (
+        (low is not None and value < low)
+        or (high is not None and value > high)
+        or abs(value) > MAX_ID
+    ):
         raise BadRequest(f"The parameter '{name}' is out of range.", code="bad_parameter")
     return value
 

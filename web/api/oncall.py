@@ -19,8 +19,9 @@ GAP_HORIZON = timedelta(days=14)
 
 def _time_arg(name: str) -> datetime | None:
     raw = request.args.get(name)
-    if not raw:
+    if raw is None:
         return None
+    # Given but empty is not "absent": the document says date-time, so it is a 400 too.
     when, problem = oncall.parse_time(raw, name)
     if problem:
         raise BadRequest(f"The parameter '{name}': {problem['message']}", code="bad_parameter")

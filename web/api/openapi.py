@@ -11,6 +11,7 @@ from engine.discharge import DISPOSITIONS
 from engine.referrals import CONSENT_SCOPES, DEFAULT_CONSENT_SCOPE, REASON_CODES, STATUSES
 from web.api import bp
 from web.api.common import public
+from web.converters import MAX_ROW_ID
 
 JSON = "application/json"
 
@@ -47,12 +48,15 @@ def _body(schema: dict[str, Any], description: str, media: str = JSON) -> dict[s
 
 
 def _path_param(name: str, description: str, kind: str = "integer") -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": kind}
+    if kind == "integer":  # row ids: a larger number matches no route (web/converters.py)
+        schema.update(minimum=1, maximum=MAX_ROW_ID)
     return {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": kind},
+        "schema": schema,
     }
 
 
@@ -76,6 +80,27 @@ NULL_STR = {"type": ["string", "null"]}
 NULL_INT = {"type": ["integer", "null"]}
 NULL_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 ANY_OBJ = {"type": "object", "additionalProperties": True}
+# Query text: anything but NUL, which the API refuses (400) as the database cannot store it.
+QUERY_TEXT = {"type": "string", "pattern": r"^[^\x00]*$"}
+# A row id the database can hold; a larger one is a 404 (web/converters.py).
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional input field that may also be sent as null, meaning "not given"."""
+    out = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def _text(max_length: int | None = None, **extra: Any) -> dict[str, Any]:
+    """A required free-text field: the server strips it and refuses what is left empty."""
+    schema: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"\S", **extra}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return schema
+
 
 TASK_FIELDS = {
     "id": INT,
@@ -263,19 +288,19 @@ SCHEMAS: dict[str, Any] = {
     ),
     "ClientInput": _obj(
         ["given_name", "family_name", "birth_date"],
-        given_name={"type": "string", "maxLength": 120},
-        family_name={"type": "string", "maxLength": 120},
+        given_name=_text(120),
+        family_name=_text(120),
         birth_date={"type": "string", "format": "date"},
-        mrn={"type": "string", "maxLength": 40},
-        phone={"type": "string", "maxLength": 40},
+        mrn=_nullable({"type": "string", "maxLength": 40}),
+        phone=_nullable({"type": "string", "maxLength": 40}),
         interpreter_needed={"type": "boolean"},
-        preferred_language={"type": "string", "maxLength": 40},
-        postal_code={"type": "string", "maxLength": 20},
+        preferred_language=_nullable({"type": "string", "maxLength": 40}),
+        postal_code=_nullable({"type": "string", "maxLength": 20}),
     ),
     "CaseInput": _obj(
         ["client", "reason"],
         client=_ref("ClientInput"),
-        reason={"type": "string", "maxLength": 4000},
+        reason=_text(4000),
         pathway={"type": "string", "default": "care_pathway"},
     ),
     "Case": _obj(
@@ -423,8 +448,8 @@ SCHEMAS: dict[str, Any] = {
     ),
     "MessageInput": _obj(
         ["name", "case_id"],
-        name=STR,
-        case_id=INT,
+        name=_text(),
+        case_id=ROW_ID,
         payload={
             "type": "object",
             "additionalProperties": True,
@@ -444,7 +469,7 @@ SCHEMAS: dict[str, Any] = {
         ["flag", "set", "reason"],
         flag={"type": "string", "enum": ["do_not_contact"]},
         set={"type": "boolean", "description": "false (removing) needs a supervisor."},
-        reason={"type": "string", "minLength": 1, "maxLength": 2000},
+        reason=_text(2000),
     ),
     "FlagChange": _obj(
         ["case_id", "changed", "client_flags", "withdrawn_tasks", "plan_task"],
@@ -582,15 +607,14 @@ SCHEMAS: dict[str, Any] = {
     ),
     "ConsentInput": _obj(
         ["recipient"],
-        recipient={
-            "type": "string",
-            "maxLength": 200,
-            "description": "The organisation; matched case- and space-insensitively.",
-        },
+        recipient=_text(
+            200, description="The organisation; matched case- and space-insensitively."
+        ),
         scope={"type": "string", "enum": list(CONSENT_SCOPES), "default": DEFAULT_CONSENT_SCOPE},
         expires_at={
-            **DATETIME,
-            "description": "With its UTC offset, in the future; default one year from now.",
+            **NULL_DATETIME,
+            "description": "With its UTC offset, in the future; default (or null) one year "
+            "from now.",
         },
     ),
     "Resource": _obj(list(RESOURCE_FIELDS), **RESOURCE_FIELDS),
@@ -629,21 +653,30 @@ SCHEMAS: dict[str, Any] = {
     },
     "ResourceInput": _obj(
         ["organization_name", "service_name", "category"],
-        organization_name={"type": "string", "maxLength": 200},
-        service_name={"type": "string", "maxLength": 200},
-        category={"type": "string", "maxLength": 40, "description": "The need it meets."},
-        status={"type": "string", "enum": ["active", "inactive"], "default": "active"},
-        description={"type": "string", "maxLength": 4000},
-        eligibility={"type": "string", "maxLength": 4000},
-        languages={"type": "array", "items": {"type": "string", "maxLength": 40}},
-        min_age={"type": "integer", "minimum": 0, "maximum": 130},
-        max_age={"type": "integer", "minimum": 0, "maximum": 130},
-        fees={"type": "string", "maxLength": 200},
-        assured_date={"type": "string", "format": "date", "description": "Last verified."},
-        phone={"type": "string", "maxLength": 40},
-        email={"type": "string", "maxLength": 200},
-        address={"type": "string", "maxLength": 300},
-        postal_code={"type": "string", "maxLength": 20},
+        organization_name=_text(200),
+        service_name=_text(200),
+        category=_text(40, description="The need it meets."),
+        status={
+            "type": ["string", "null"],
+            "enum": ["active", "inactive", None],
+            "default": "active",
+            "description": "Null or absent: active.",
+        },
+        description=_nullable({"type": "string", "maxLength": 4000}),
+        eligibility=_nullable({"type": "string", "maxLength": 4000}),
+        languages=_nullable(
+            {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 40}}
+        ),
+        min_age=_nullable({"type": "integer", "minimum": 0, "maximum": 130}),
+        max_age=_nullable({"type": "integer", "minimum": 0, "maximum": 130}),
+        fees=_nullable({"type": "string", "maxLength": 200}),
+        assured_date=_nullable(
+            {"type": "string", "format": "date", "description": "Last verified."}
+        ),
+        phone=_nullable({"type": "string", "maxLength": 40}),
+        email=_nullable({"type": "string", "maxLength": 200}),
+        address=_nullable({"type": "string", "maxLength": 300}),
+        postal_code=_nullable({"type": "string", "maxLength": 20}),
     ),
     "Health": _obj(["status", "database"], status=STR, database=STR),
 }
@@ -710,9 +743,9 @@ PATHS: dict[str, Any] = {
                     "Page size.",
                     {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
                 ),
-                _query("after", "Cursor from the previous page's next_cursor.", STR),
-                _query("client", "Filter: part of the client's given or family name.", STR),
-                _query("task_type", "Filter: the task's BPMN id (e.g. intake).", STR),
+                _query("after", "Cursor from the previous page's next_cursor.", QUERY_TEXT),
+                _query("client", "Filter: part of the client's given or family name.", QUERY_TEXT),
+                _query("task_type", "Filter: the task's BPMN id (e.g. intake).", QUERY_TEXT),
             ],
         )
     },
@@ -756,7 +789,7 @@ PATHS: dict[str, Any] = {
             requestBody=_body(
                 _obj(
                     ["user"],
-                    user={"type": "string", "description": "Username."},
+                    user=_text(description="Username."),
                     note={
                         "type": "string",
                         "maxLength": 2000,
@@ -983,21 +1016,27 @@ PATHS: dict[str, Any] = {
                     "The care-plan need (housing, food, transportation, utilities, safety, "
                     "mental_health, financial, caregiver_support; interpersonal_safety and "
                     "behavioral_health are accepted). Required unless q is given.",
-                    STR,
+                    QUERY_TEXT,
                 ),
-                _query("postal_code", "The client's postal code (service area, distance).", STR),
+                _query(
+                    "postal_code", "The client's postal code (service area, distance).", QUERY_TEXT
+                ),
                 _query(
                     "age",
                     "The client's age in years.",
                     {"type": "integer", "minimum": 0, "maximum": 130},
                 ),
-                _query("language", "A language the service must offer (or not list any).", STR),
+                _query(
+                    "language", "A language the service must offer (or not list any).", QUERY_TEXT
+                ),
                 _query(
                     "open_now",
                     "true: only services open now by their regular hours in the site's zone.",
                     {"type": "boolean"},
                 ),
-                _query("q", "Words that must all appear in the names or descriptions.", STR),
+                _query(
+                    "q", "Words that must all appear in the names or descriptions.", QUERY_TEXT
+                ),
                 _query(
                     "limit",
                     "At most this many.",
@@ -1045,9 +1084,15 @@ PATHS: dict[str, Any] = {
                     ["bpmn"],
                     bpmn={
                         "type": "array",
-                        "items": {"type": "string", "contentMediaType": "application/xml"},
+                        "minItems": 1,
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Files (.bpmn, .dmn), each with its file name.",
                     },
-                    forms={"type": "array", "items": {"type": "string", "contentMediaType": JSON}},
+                    forms={
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Files (.json), each with its file name.",
+                    },
                 ),
                 "One or more `bpmn` files (.bpmn/.dmn), optional `forms` "
                 "(JSON Schema / UI schema) and an optional `comment` field.",
@@ -1082,7 +1127,11 @@ PATHS: dict[str, Any] = {
     "/api/v1/messages": {
         "post": _op(
             "deliverMessage",
-            "Deliver a message to the case's waiting instances (or start a process it starts).",
+            "Deliver a message to the case's waiting instances (or start a process it starts). "
+            "Each message kind has its own origin: `referral_status` only from a token with the "
+            "`referral` scope; `discharge` from an `adt`/`hl7` token or a case manager/admin; "
+            "any other message a deployed process declares from an `adt`/`hl7` token or "
+            "clinical staff. A name no deployed process declares is 422.",
             "instances",
             {
                 "200": _json(
@@ -1136,7 +1185,7 @@ PATHS: dict[str, Any] = {
                 **_errors(400, 401, 403, 404),
             },
             parameters=[
-                _query("case", "Case id.", INT, required=True),
+                _query("case", "Case id.", ROW_ID, required=True),
                 _query(
                     "limit",
                     "At most this many rows.",
@@ -1347,6 +1396,7 @@ DOCUMENT: dict[str, Any] = {
             "audit",
             "on-call",
             "notifications",
+            "security",
             "meta",
         )
     ],

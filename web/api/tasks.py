@@ -148,7 +148,9 @@ def complete_task(task_id: int) -> Any:
         result = instances.complete_task(
             session, task_id=task_id, data=data, actor=user(), clock=clock, site=deps.site()
         )
-        done = tasks_view.summarize_task(session, instances.get_task(session, task_id))
+        done = tasks_view.summarize_task(
+            session, result.task or instances.get_task(session, task_id)
+        )
         created = tasks_view.summarize_tasks(session, result.created_tasks)
     deps.committed()
     now = clock.now()

@@ -82,15 +82,15 @@ def requires_scope(scope: str) -> Callable[[F], F]:
             token = header[7:].strip() if header.startswith("Bearer ") else ""
             if not token:
                 return outcome(401, "login", "Send an integration token (Bearer).")
-            with deps.sessions().begin() as session:
-                user = accounts.user_for_token(session, token, now=deps.clock().now())
-                scopes = accounts.token_scopes(session, token) if user else frozenset()
-                if user is not None:
-                    _ = user.roles
-                    session.expunge(user)
-            if user is None:
-                return outcome(401, "login", "Unknown or revoked token.")
-            if scope not in scopes:
+            with deps.transaction() as session:
+                grant = accounts.grant_for_token(session, token, now=deps.clock().now())
+                if grant is not None:
+                    _ = grant.user.roles
+                    session.expunge(grant.user)
+            if grant is None:
+                return outcome(401, "login", "Unknown, revoked or expired token.")
+            user = grant.user
+            if scope not in grant.scopes:
                 return outcome(403, "forbidden", f"This token lacks the scope {scope}.")
             g.user = user
             return view(*args, **kwargs)

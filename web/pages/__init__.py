@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     # Imported for their side effect: each module adds its views to bp.
     from web.pages import (  # noqa: F401
         admin,
+        admin_lockouts,
         cases,
         common,
         inbox,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
@@ -20,7 +21,7 @@ MAX_FILES = 20
 
 
 def _listing() -> tuple[list[dict[str, Any]], dict[int, str]]:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         rows = definitions.list_definitions(session)
         names = tasks_view.usernames(
             session, [r.definition.deployed_by_id for r in rows], display=True
@@ -103,7 +104,7 @@ def deploy() -> Any:
     library = _library(read_diagrams(settings.processes_dir), diagrams)
     all_forms = {**read_forms(settings.forms_dir), **forms}
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             results = definitions.deploy(
                 session,
                 diagrams,
@@ -158,7 +159,7 @@ def _invalid(exc: DeploymentInvalid, diagrams: dict[str, bytes]) -> tuple[str, i
 @login_required
 @require_roles("admin")
 def process_version(definition_id: int) -> str:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         name, xml, definition = pages_view.definition_xml(session, definition_id)
         deployer = tasks_view.usernames(session, [definition.deployed_by_id], display=True)
         outline = pages_view.outlines(definition.files).get(definition.process_key)
@@ -176,11 +177,19 @@ def process_version(definition_id: int) -> str:
 @login_required
 @require_roles("admin")
 def download(definition_id: int) -> Response:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         _, xml, definition = pages_view.definition_xml(session, definition_id)
         filename = f"{definition.process_key}-v{definition.version}.bpmn"
     return Response(
-        xml,
-        mimetype="application/xml",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        xml, mimetype="application/xml", headers={"Content-Disposition": attachment(filename)}
     )
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for any file name. HTTP headers are Latin-1: a process id in
+    another script broke the response, so the name goes as RFC 5987 UTF-8 (`filename*`) with
+    a plain-ASCII `filename` for old clients."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

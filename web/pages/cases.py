@@ -9,9 +9,9 @@ from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine import access, cases, instruments, pages_view, screenings, tasks_view
+from engine import client_flags as case_flags
 from engine.alarms.tags import ACKNOWLEDGED, ESCALATED, ESCALATION_CLOSED, ESCALATION_COMPLETED
 from engine.audit import AuditTag
-from engine.cases import flags as case_flags
 from engine.cases.models import CARE_TEAM_ROLES
 from engine.errors import CareBridgeError, Conflict, Forbidden, Invalid
 from web import deps, formrender
@@ -47,7 +47,7 @@ CLIENT_FIELDS = (
 )
 
 # Every audit tag has a label (tests/web/pages checks none is missing).
-ACTION_LABELS = {
+ACTION_LABELS: dict[str, str] = {
     AuditTag.CASE_OPENED: "Case opened",
     AuditTag.CASE_VIEWED: "Case record viewed",
     AuditTag.CASE_CLOSED: "Case closed",
@@ -71,6 +71,7 @@ ACTION_LABELS = {
     AuditTag.INSTANCE_STARTED: "Pathway started",
     AuditTag.INSTANCE_COMPLETED: "Pathway finished",
     AuditTag.MESSAGE_RECEIVED: "Message received",
+    AuditTag.MESSAGE_ACCEPTED: "Message accepted from its sender",
     AuditTag.TIMER_FIRED: "Timer fired",
     AuditTag.ASSESSMENT_RECORDED: "Screening recorded",
     AuditTag.REFERRAL_UPDATED: "Referral updated",
@@ -87,6 +88,10 @@ ACTION_LABELS = {
     AuditTag.USER_LOGIN: "Signed in",
     AuditTag.USER_LOGIN_FAILED: "Sign-in failed",
     AuditTag.TOKEN_CREATED: "API token created",
+    AuditTag.TOKEN_REVOKED: "API token revoked",
+    AuditTag.USER_LOGOUT: "Signed out",
+    AuditTag.USER_UNLOCKED: "Sign-in lockout lifted",
+    AuditTag.PASSWORD_CHANGED: "Password changed",
     AuditTag.AUDIT_VIEWED: "Audit trail viewed",
     AuditTag.CASE_LIST_VIEWED: "Case list viewed",
     AuditTag.INSTANCE_VIEWED: "Pathway viewed",
@@ -123,7 +128,7 @@ ACTION_LABELS = {
 def case_list() -> str:
     name = request.args.get("q", "").strip()[:120]
     status = request.args.get("status", "").strip()
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         rows = pages_view.find_cases(
             session, actor=g.user, clock=deps.clock(), name=name or None, status=status or None
         )
@@ -155,7 +160,7 @@ def open_case() -> Any:
     values["reason"] = request.form.get("reason", "").strip()
     client = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("client.") and v}
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             case, started = cases.open_case(
                 session,
                 client=client,
@@ -242,7 +247,7 @@ def _instrument_title(key: str) -> str:
 @bp.get("/cases/<int:case_id>")
 @login_required
 def case(case_id: int) -> str:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         overview = pages_view.case_overview(
             session, case_id=case_id, actor=g.user, clock=deps.clock()
         )
@@ -293,7 +298,7 @@ def set_do_not_contact(case_id: int) -> Response:
     a reason). The engine withdraws outreach and plans safe contact in the same transaction."""
     value = request.form.get("value") == "set"
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             change = case_flags.set_flag(
                 session,
                 case_id=case_id,
@@ -331,7 +336,7 @@ def _first_detail(exc: CareBridgeError) -> str:
 @login_required
 def instance_diagram(instance_id: int) -> Response:
     """The pathway's diagram(s) and which elements are completed, active or waiting."""
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         view = pages_view.instance_for_diagram(
             session, instance_id=instance_id, actor=g.user, clock=deps.clock()
         )

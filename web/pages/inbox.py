@@ -59,7 +59,7 @@ def inbox() -> str:
     task_type = request.args.get("type", "").strip()[:200]
     after = request.args.get("after") or None
     now = deps.clock().now()
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         page = list_tasks(
             session,
             user=g.user,

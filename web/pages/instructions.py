@@ -10,6 +10,7 @@ while the Markdown subset is applied, so `**` typed into a form never becomes fo
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,16 +18,13 @@ from markupsafe import Markup, escape
 
 from engine.tasks_view import render_instructions as render_text
 
-# Private-use characters fence each rendered value; they are stripped from the values first.
+# Private-use characters mark where a rendered value starts and ends. Template text can hold
+# them too (a diagram is input), so a fence also carries a random per-render nonce the template
+# cannot know, and every marker character outside a genuine fence is dropped before the Markdown
+# subset runs: only the tokens put in below ever reach the final substitution.
 _OPEN, _CLOSE = "\ue000", "\ue001"
-_VALUE = re.compile(f"{_OPEN}(.*?){_CLOSE}", re.DOTALL)
+_MARKERS = str.maketrans("", "", _OPEN + _CLOSE)
 _TOKEN = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
-
-
-def _fence(value: Any) -> Markup:
-    text = "" if value is None else str(value)
-    text = text.replace(_OPEN, "").replace(_CLOSE, "")
-    return Markup("\ue000{}\ue001").format(text)
 
 
 def _inline(text: str) -> str:
@@ -86,15 +84,18 @@ def render_instructions(template: str | None, data: Mapping[str, Any]) -> Markup
     """The instructions as safe HTML, or None when the diagram has none."""
     if not template or not template.strip():
         return None
+    nonce = secrets.token_hex(16)
+    fence = (f"{_OPEN}{nonce}:", f":{nonce}{_CLOSE}")
     # A broken template comes back as written: it must not hide the task.
-    rendered = render_text(template, data, finalize=_fence) or ""
-    values: list[str] = []
-
-    def stash(match: re.Match[str]) -> str:
-        values.append(match.group(1))  # already escaped by autoescape
-        return f"{_OPEN}{len(values) - 1}{_CLOSE}"
-
-    literal = _VALUE.sub(stash, rendered)
+    rendered = render_text(template, data, fence=fence) or ""
+    # Split on genuine fences: odd parts are values (escaped by autoescape when rendered, their
+    # own marker characters removed), even parts are the template's text.
+    parts = re.split(f"{re.escape(fence[0])}(.*?){re.escape(fence[1])}", rendered, flags=re.S)
+    values = parts[1::2]
+    literal = "".join(
+        f"{_OPEN}{i // 2}{_CLOSE}" if i % 2 else part.translate(_MARKERS)
+        for i, part in enumerate(parts)
+    )
     # The template's own text is escaped here; the fenced values were escaped when rendered.
     body = _markdown(str(escape(literal)))
     # Safe: `body` was built from escaped text plus our own tags, `values` were escaped.

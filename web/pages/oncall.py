@@ -39,7 +39,7 @@ def on_call() -> tuple[str, int] | str:
 
 def _page(errors: list[dict[str, str]] | None = None, status: int = 200) -> tuple[str, int] | str:
     now = deps.clock().now()
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         shifts = oncall.list_shifts(session, start=now - timedelta(days=1), end=now + HORIZON)
         gaps = oncall.gaps(session, roles=oncall.CRISIS_ROLES, start=now, end=now + HORIZON)
         people = {role: accounts.users_with_role(session, role) for role in accounts.ROLE_KEYS}
@@ -69,7 +69,7 @@ def add_on_call() -> tuple[str, int] | str | Response:
         ends_at=_local_input(request.form.get("ends_at", "")),
     )
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             oncall.add_shift(
                 session, data=data, actor=instances.actor_of(g.user), at=deps.clock().now()
             )
@@ -83,7 +83,7 @@ def add_on_call() -> tuple[str, int] | str | Response:
 @login_required
 @require_roles(*MANAGERS)
 def delete_on_call(shift_id: int) -> Response:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         oncall.delete_shift(
             session, shift_id=shift_id, actor=instances.actor_of(g.user), at=deps.clock().now()
         )

@@ -30,7 +30,7 @@ def break_glass_report() -> str:
     end_day = _day("to") or today
     start = datetime.combine(start_day, time.min, zone).astimezone(UTC)
     end = datetime.combine(end_day + timedelta(days=1), time.min, zone).astimezone(UTC)
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         uses = access.break_glass_report(
             session, actor=g.user, clock=deps.clock(), start=start, end=end
         )

@@ -33,7 +33,7 @@ def _fields(key: str) -> list[formrender.Field]:
 
 def _page(case_id: int, key: str, values: Any, errors: dict[str, str], status: int = 200) -> Any:
     instrument = _instrument(key)
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         case = cases.view_case(
             session, case_id=case_id, actor=g.user, clock=deps.clock(), section="screening"
         )
@@ -69,7 +69,7 @@ def screen_submit(case_id: int, key: str) -> Any:
     try:
         if parsed.errors:
             raise Invalid("Some answers need attention.", code="invalid_answers", details=[])
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             screen = screenings.screen_now(
                 session,
                 case_id=case_id,

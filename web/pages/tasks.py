@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 from werkzeug.wrappers import Response
 
 from engine import access, alarms, drafts, inbox, instances, notes, tasks_view
@@ -21,7 +21,7 @@ from web.pages.instructions import render_instructions
 
 
 def _detail(task_id: int, *, record_view: bool) -> tasks_view.TaskDetail:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         return tasks_view.view_task(
             session, task_id=task_id, actor=g.user, clock=deps.clock(), record_view=record_view
         )
@@ -152,7 +152,7 @@ def complete(task_id: int) -> Any:
     values.pop("csrf_token", None)
     parsed = formrender.Parsed({}, {})
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             detail = tasks_view.view_task(
                 session, task_id=task_id, actor=g.user, clock=deps.clock(), record_view=False
             )
@@ -220,13 +220,13 @@ def _next_steps(session: Session, done: str, result: instances.CommandResult) ->
 
 def _act(action: str, task_id: int, **kwargs: Any) -> tuple[str, str | None, str | None]:
     """Run claim/release/assign; returns (task name, role, holder's name)."""
-    command = {
+    command: dict[str, Callable[..., inbox.HumanTask]] = {
         "claim": inbox.claim_task,
         "release": inbox.release_task,
         "assign": inbox.assign_task,
         "acknowledge": alarms.acknowledge,
     }
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         task = command[action](session, task_id=task_id, actor=g.user, clock=deps.clock(), **kwargs)
         holder = tasks_view.usernames(session, [task.assignee_id], display=True).get(
             task.assignee_id or 0

@@ -21,7 +21,7 @@ from web.pages.common import CLINICAL_ROLES
 @require_roles(*CLINICAL_ROLES, "admin")
 def break_glass(case_id: int) -> Any:
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             access.break_glass(
                 session,
                 case_id=case_id,
@@ -42,7 +42,7 @@ def break_glass(case_id: int) -> Any:
 def add_team_member(case_id: int) -> Any:
     form = request.form
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             team.add_to_team(
                 session,
                 case=cases.get_case(session, case_id),
@@ -55,7 +55,8 @@ def add_team_member(case_id: int) -> Any:
                 phone=form.get("phone", "").strip() or None,
             )
     except (Invalid, Conflict) as exc:
-        fields = "; ".join(f"{d['field']}: {d['message']}" for d in exc.details if "field" in d)
+        details = exc.details if isinstance(exc.details, list) else [exc.details]
+        fields = "; ".join(f"{d['field']}: {d['message']}" for d in details if "field" in d)
         flash(f"{exc.public_message} {fields}".strip(), "error")
         return redirect(url_for("pages.case", case_id=case_id) + "#team-title")
     flash("Added to the care team.", "notice")
@@ -65,7 +66,7 @@ def add_team_member(case_id: int) -> Any:
 @bp.post("/cases/<int:case_id>/team/<int:member_id>/remove")
 @login_required
 def remove_team_member(case_id: int, member_id: int) -> Any:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         team.remove_from_team(
             session,
             case=cases.get_case(session, case_id),

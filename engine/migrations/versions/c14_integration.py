@@ -1,7 +1,9 @@
-"""hospital integration: processed HL7 messages, admissions, integration errors, token scopes
+"""hospital integration: processed HL7 messages, admissions, integration errors
+
+Token scopes (fhir:read, fhir:write, hl7) live in api_tokens.scopes, added by c11c_sessions.
 
 Revision ID: c14_integration
-Revises: c17_discharge
+Revises: c11c_sessions
 Create Date: 2026-12-01 23:50:00.000000
 """
 
@@ -11,7 +13,7 @@ from alembic import op
 import engine.db
 
 revision = "c14_integration"
-down_revision = "c17_discharge"
+down_revision = "c11c_sessions"
 branch_labels = None
 depends_on = None
 
@@ -88,15 +90,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("consults", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_consults_case_id"), ["case_id"], unique=False)
-    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("scopes", sa.String(length=200), nullable=False, server_default="")
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.drop_column("scopes")
     with op.batch_alter_table("consults", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consults_case_id"))
     op.drop_table("consults")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 
 from engine.settings import load_settings
-from tests.factories import AdminFactory, SocialWorkerFactory
+from tests.factories import AdminFactory, SocialWorkerFactory, signed_in
 from web import create_app
 
 from .conftest import new_case_body
@@ -45,9 +45,7 @@ def test_openapi_document_needs_no_sign_in(client):
 
 
 def _sign_in(client, user) -> None:  # type: ignore[no-untyped-def]
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(user.id)
-        sess["_fresh"] = True
+    signed_in(client, user)
 
 
 def test_session_cookie_authenticates_api_reads(client):
@@ -94,24 +92,3 @@ def test_bearer_post_needs_no_csrf_token(csrf_app, api_as):
     client = csrf_app.test_client()
     resp = client.post("/api/v1/cases", json=new_case_body(), headers=api_as(SocialWorkerFactory()))
     assert resp.status_code == 201
-
-
-def test_login_rate_limit_decorator_limits_posts_only():
-    from flask import Flask
-
-    from web.auth import limiter, login_rate_limit
-
-    app = Flask(__name__)
-    app.config["RATELIMIT_ENABLED"] = True
-    limiter.init_app(app)
-
-    @app.route("/login", methods=["GET", "POST"])
-    @login_rate_limit
-    def login():  # type: ignore[no-untyped-def]
-        return "ok"
-
-    client = app.test_client()
-    assert all(client.get("/login").status_code == 200 for _ in range(12))
-    statuses = [client.post("/login").status_code for _ in range(11)]
-    assert statuses[:10] == [200] * 10
-    assert statuses[10] == 429

@@ -16,8 +16,10 @@ NY = ZoneInfo("America/New_York")
 def discharge(api, case_id: int, **payload):
     body = {"discharged_at": "2026-03-02T03:00:00-05:00", "disposition": "home", **payload}
     body = {k: v for k, v in body.items() if v is not None}
+    # A discharge comes from the ADT feed or a case manager/admin as themselves (branch
+    # session's message rules), not from the social worker.
     return api.post(
-        "/api/v1/messages", "sw", {"name": "discharge", "case_id": case_id, "payload": body}
+        "/api/v1/messages", "admin", {"name": "discharge", "case_id": case_id, "payload": body}
     )
 
 

@@ -48,9 +48,10 @@ def test_a_template_cannot_change_the_task_data():
     assert data == {"items": [1]}
 
 
-def test_finalize_sees_each_printed_value():
-    text = render_instructions("{{ a }} and {{ b }}", {"a": 1, "b": "<x>"}, finalize=repr)
-    assert text == "1 and &#39;&lt;x&gt;&#39;"
+def test_a_fence_wraps_each_printed_value_escaped_and_without_markers():
+    fence = ("[[", "]]")
+    text = render_instructions("{{ a }} and {{ b }}", {"a": 1, "b": "<x\ue000>"}, fence=fence)
+    assert text == "[[1]] and [[&lt;x&gt;]]"
 
 
 def test_no_template_means_no_instructions():
@@ -72,3 +73,15 @@ def test_completed_task_detail_has_no_instructions_and_cannot_be_completed(api):
     assert detail["instructions"] is None
     assert detail["can_complete"] is False
     assert detail["form_schema"]["title"] == "Social work intake"
+
+
+def test_a_runaway_template_is_stopped_and_shown_as_written():
+    import time
+
+    source = (
+        "{% for a in range(99999) %}{% for b in range(99999) %}{{ a * b }}{% endfor %}{% endfor %}"
+    )
+    began = time.monotonic()
+    text = render_instructions(source, {}, timeout_s=0.5)
+    assert time.monotonic() - began < 2.5
+    assert text == source

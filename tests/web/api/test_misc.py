@@ -57,6 +57,11 @@ MESSAGE_DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
     id="defs" targetNamespace="http://carebridge.example/bpmn">
   <bpmn:message id="msg_lab_result" name="lab_result" />
   <bpmn:process id="api_wait_for_lab" name="Wait for lab" isExecutable="true">
+    <bpmn:extensionElements>
+      <spiffworkflow:properties>
+        <spiffworkflow:property name="casePathway" value="true" />
+      </spiffworkflow:properties>
+    </bpmn:extensionElements>
     <bpmn:laneSet id="lanes">
       <bpmn:lane id="lane_nurse" name="Nurse">
         <bpmn:flowNodeRef>start</bpmn:flowNodeRef>

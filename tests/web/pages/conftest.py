@@ -19,10 +19,7 @@ from tests import factories
 
 def sign_in(client: FlaskClient, user: User) -> FlaskClient:
     """Sign in without the login form (that form has its own tests)."""
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(user.id)
-        sess["_fresh"] = True
-    return client
+    return factories.signed_in(client, user)
 
 
 @pytest.fixture

@@ -66,3 +66,52 @@ def test_missing_values_render_empty(source) -> None:
 @pytest.mark.parametrize("source", [None, "", "   \n"])
 def test_no_instructions(source) -> None:
     assert render_instructions(source, {}) is None
+
+
+# Stored XSS through the value fences: U+E000/U+E001 used to mark where a rendered value began
+# and ended, and a template could write those characters itself around raw HTML.
+_XSS = "<script>alert(1)</script>"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        f"\ue000{_XSS}\ue001",
+        "Intro \ue000<img src=x onerror=alert(1)>\ue001 outro",
+        "\ue0000\ue001 {{ note }}",
+        f"{{{{ note }}}}\ue001{_XSS}\ue000",
+        f'{{% filter replace("a", "\\ue000") %}}a{_XSS}{{% endfilter %}}\ue001',
+        f'{{{{ "\\ue000" }}}}{_XSS}{{{{ "\\ue001" }}}}',
+        "**\ue000<svg onload=alert(1)>\ue001**",
+    ],
+)
+def test_private_use_characters_in_the_template_cannot_unescape_html(source) -> None:
+    html = render_instructions(source, {"note": "fine"})
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "<svg" not in html
+    assert "\ue000" not in html
+    assert "\ue001" not in html
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        f"\ue000{_XSS}\ue001",
+        f"\ue001{_XSS}\ue000",
+        "\ue0000\ue001",
+        "<img src=x onerror=alert(1)>",
+        '"><svg/onload=alert(1)>',
+    ],
+)
+def test_private_use_characters_in_values_cannot_unescape_html(note) -> None:
+    html = render_instructions("Note: {{ note }} and {{ other }}", {"note": note, "other": _XSS})
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "<svg" not in html
+    assert "&lt;" in html
+
+
+def test_a_value_cannot_pull_in_another_value_by_its_token() -> None:
+    html = render_instructions("{{ a }} {{ b }}", {"a": "\ue0001\ue001", "b": "<b>x</b>"})
+    assert html == "<p>1 &lt;b&gt;x&lt;/b&gt;</p>"

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, audit, outreach
+from engine import access, audit, instances, outreach
 from engine.accounts.models import User
 from engine.calendar import DEFAULT_SITE, Site
 from engine.cases.models import Case, CaseFlagEvent
-from engine.clock import Clock
+from engine.clock import Clock, FrozenClock
 from engine.errors import Forbidden, Invalid
+from engine.events import CaseFlagChanged, Registry, TaskCompleted
 from engine.inbox.models import HumanTask
 
 SETTABLE_FLAGS = (outreach.DNC_FLAG,)
@@ -126,15 +127,19 @@ def gained_do_not_contact(
     """The client of `case` has just become do-not-contact (the flags are already set): every
     open case of the client withdraws its outreach, and this case's primary worker gets one
     urgent "Plan safe contact" task. Returns (withdrawn rows, the plan task)."""
-    from engine.instances import services as instances
-
     withdrawn: list[HumanTask] = []
     for each in _open_cases_of_client(session, case):
         if each.id != case.id:
             each.flags = {**(each.flags or {}), outreach.DNC_FLAG: True}
-        withdrawn += instances.push_contact_flag(
-            session, case=each, actor=actor, clock=clock, site=site
+        closed = instances.push_live_data(
+            session,
+            case=each,
+            data={outreach.DNC_FLAG: True},
+            actor=actor,
+            clock=clock,
+            site=site,
         )
+        withdrawn += [row for row in closed if row.cancel_reason == outreach.WITHDRAWN]
     plan = _open_plan_task(session, case)
     if plan is None:
         started = instances.start_process(
@@ -158,3 +163,42 @@ def _open_plan_task(session: Session, case: Case) -> HumanTask | None:
             HumanTask.status == "open",
         )
     )
+
+
+# ---------------------------------------------------------------- subscribers ------
+# session.info key: the tasks whose screens have just made their client do-not-contact.
+_GAINED_BY_TASK = "carebridge.dnc_gained_by_task"
+
+
+def screened_do_not_contact(session: Session, event: CaseFlagChanged) -> None:
+    """A task's screens flagged the client (AHC interpersonal safety > 10): once that task's
+    instance is saved (its TaskCompleted), the flag reaches every running pathway."""
+    if outreach.DNC_FLAG in event.flags and event.task_id is not None:
+        session.info.setdefault(_GAINED_BY_TASK, set()).add(event.task_id)
+
+
+def after_screening_task(session: Session, event: TaskCompleted) -> list[instances.CommandResult]:
+    """The flag the task's screens set reaches every running pathway of the client now, in
+    this transaction; the plan task it opens is reported with the completion's new tasks."""
+    gained = session.info.get(_GAINED_BY_TASK)
+    if not gained or event.task_id not in gained or event.case_id is None:
+        return []
+    gained.discard(event.task_id)
+    case = session.get(Case, event.case_id)
+    if case is None or not outreach.case_is_dnc(case):
+        return []
+    _, plan = gained_do_not_contact(
+        session,
+        case=case,
+        actor=session.get(User, event.actor_id),
+        clock=FrozenClock(event.at),
+        site=event.site,
+    )
+    if plan is None or plan.instance_id is None:
+        return []
+    return [instances.CommandResult(instances.get_instance(session, plan.instance_id), [plan])]
+
+
+def subscribe(registry: Registry) -> None:
+    registry.subscribe(CaseFlagChanged, screened_do_not_contact)
+    registry.subscribe(TaskCompleted, after_screening_task)
