@@ -27,7 +27,7 @@ def run_import(env: Env, path: Path) -> directory.ImportReport:
             "; ".join(d["message"] for d in exc.details or []) or str(exc)
         ) from exc
     with (
-        env.sessions.begin() as session,
+        env.transaction() as session,
         click.progressbar(length=len(package), label=f"importing {path.name}") as bar,
     ):
         report = directory.import_package(

@@ -15,8 +15,8 @@ from __future__ import annotations
 from engine import alarms, client_flags, discharge, outreach, referrals
 from engine.discharge import rules
 from engine.drafts import subscribers as drafts
-from engine.reports import subscribers as reports
 from engine.events import REGISTRY, Registry
+from engine.reports import subscribers as reports
 
 
 def wire(registry: Registry = REGISTRY) -> Registry:

@@ -193,12 +193,29 @@ def login_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
-def check_password(username: str, password: str) -> User | None:
-    """The active user with these credentials (detached, roles loaded), or None. Every attempt
-    is audited, for the login page and the in-place sign-in alike."""
+def check_password(username: str, password: str) -> accounts.SignIn:
+    """Check credentials within the sign-in limits (engine.accounts.throttle): failures count
+    per account (lockout) and per client address (throttle). On OK the result's user is
+    detached with its roles loaded. Every attempt is audited, for the login page and the
+    in-place sign-in alike."""
     now = deps.clock().now()
-    with deps.sessions().begin() as db:
-        user = accounts.authenticate(db, username, password) if username and password else None
+    with deps.transaction() as db:
+        if username and password:
+            settings = deps.deps().settings
+            result = accounts.sign_in(
+                db,
+                username=username,
+                password=password,
+                ip=request.remote_addr or "",
+                now=now,
+                limits=accounts.SignInLimits(
+                    account_failures=settings.login_account_failures,
+                    ip_failures=settings.login_ip_failures,
+                ),
+            )
+        else:  # an empty form guesses nothing: refused, not counted
+            result = accounts.SignIn(accounts.Outcome.BAD_CREDENTIALS)
+        user = result.user if result.outcome is accounts.Outcome.OK else None
         if user is None:
             audit.record(
                 db,
@@ -206,7 +223,7 @@ def check_password(username: str, password: str) -> User | None:
                 actor=audit.SYSTEM,
                 at=now,
                 category="security",
-                details={"username": username},
+                details={"username": username, "outcome": str(result.outcome)},
             )
         else:
             audit.record(
@@ -217,5 +234,6 @@ def check_password(username: str, password: str) -> User | None:
                 category="security",
             )
             _ = user.roles  # loaded now: the Principal outlives this session
+            db.flush()  # the reset failure count (and any rehash) before the user is detached
             db.expunge(user)
-    return user
+    return result

@@ -1034,9 +1034,7 @@ PATHS: dict[str, Any] = {
                     "true: only services open now by their regular hours in the site's zone.",
                     {"type": "boolean"},
                 ),
-                _query(
-                    "q", "Words that must all appear in the names or descriptions.", QUERY_TEXT
-                ),
+                _query("q", "Words that must all appear in the names or descriptions.", QUERY_TEXT),
                 _query(
                     "limit",
                     "At most this many.",

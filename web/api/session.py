@@ -5,16 +5,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import session
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from engine import accounts
 from engine.errors import CareBridgeError, ErrorKind
 from web.api import bp
 from web.api.common import json_body, public
-from web.auth import Principal, check_password, limiter
+from web.auth import check_password, start_browser_session
 
 MAX_FIELD = 200
+
+# Refused sign-ins (engine.accounts.throttle); all are 401 here, the code says which.
+_REFUSED = {
+    accounts.Outcome.BAD_CREDENTIALS: (
+        "That username and password do not match an active account.",
+        "bad_credentials",
+    ),
+    accounts.Outcome.LOCKED: (
+        "This account is locked after too many failed sign-ins. Try again later or ask an "
+        "administrator to unlock it.",
+        "account_locked",
+    ),
+    accounts.Outcome.THROTTLED: (
+        "Too many failed sign-ins from this computer. Wait a few minutes and try again.",
+        "too_many_failures",
+    ),
+}
 
 
 def _signed_in(username: str) -> dict[str, Any]:
@@ -36,18 +53,14 @@ def get_session() -> Any:
 
 @bp.post("/session")
 @public
-@limiter.limit("10 per minute")
 def create_session() -> Any:
     body = json_body()
     username = str(body.get("username") or "").strip()[:MAX_FIELD]
     password = str(body.get("password") or "")[: MAX_FIELD * 5]
-    user = check_password(username, password)
+    result = check_password(username, password)
+    user = result.user if result.outcome is accounts.Outcome.OK else None
     if user is None:
-        raise CareBridgeError(
-            "That username and password do not match an active account.",
-            code="bad_credentials",
-            kind=ErrorKind.UNAUTHENTICATED,
-        )
-    session.clear()  # a fresh session on sign-in: nothing carried over from before
-    login_user(Principal(user))
+        message, code = _REFUSED.get(result.outcome, _REFUSED[accounts.Outcome.BAD_CREDENTIALS])
+        raise CareBridgeError(message, code=code, kind=ErrorKind.UNAUTHENTICATED)
+    start_browser_session(user)  # a fresh server-side session: nothing carried over
     return _signed_in(user.username)

@@ -31,7 +31,7 @@ def metadata() -> Any:
 @bp.get("/<resource_type>/<resource_id>")
 @requires_scope("fhir:read")
 def read(resource_type: str, resource_id: str) -> Any:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         if resource_type == "ServiceRequest" and resource_id.startswith("consult-"):
             body = services.read_consult(
                 session, resource_id=resource_id, actor=actor(session), clock=deps.clock()
@@ -54,7 +54,7 @@ def search(resource_type: str) -> Any:
     offset = _int_param("_offset", 0, low=0, high=None)
     patient = _patient_param(resource_type)
     conditions = [_last_updated(v) for v in request.args.getlist("_lastUpdated")]
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         page = services.search(
             session,
             resource_type=resource_type,
@@ -72,7 +72,7 @@ def search(resource_type: str) -> Any:
 @requires_scope("fhir:write")
 def create_service_request() -> Any:
     body = request.get_json(silent=True)
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         received = consults.receive_consult(
             session, resource=body, actor=actor(session), clock=deps.clock(), site=deps.site()
         )

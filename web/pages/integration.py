@@ -14,6 +14,6 @@ from web.pages import bp
 @login_required
 @require_roles("admin")
 def integration_errors() -> str:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         rows = integration.list_errors(session)
         return render_template("pages/integration_errors.html", rows=rows)

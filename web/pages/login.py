@@ -7,9 +7,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from engine import accounts, audit
-from web import deps
-from web.auth import end_browser_session, login_required, start_browser_session
+from engine import accounts
+from web.auth import check_password, end_browser_session, login_required, start_browser_session
 from web.pages import bp
 from web.pages.common import safe_next
 
@@ -44,44 +43,8 @@ def login_post() -> ResponseReturnValue:
     username = request.form.get("username", "").strip()[:MAX_FIELD]
     password = request.form.get("password", "")[: MAX_FIELD * 5]
     target = safe_next(request.form.get("next"), url_for("pages.inbox"))
-    now = deps.clock().now()
-    with deps.transaction() as db:
-        if username and password:
-            settings = deps.deps().settings
-            result = accounts.sign_in(
-                db,
-                username=username,
-                password=password,
-                ip=request.remote_addr or "",
-                now=now,
-                limits=accounts.SignInLimits(
-                    account_failures=settings.login_account_failures,
-                    ip_failures=settings.login_ip_failures,
-                ),
-            )
-        else:  # an empty form guesses nothing: refused, not counted
-            result = accounts.SignIn(accounts.Outcome.BAD_CREDENTIALS)
-        user = result.user if result.outcome is accounts.Outcome.OK else None
-        if user is None:
-            audit.record(
-                db,
-                audit.AuditTag.USER_LOGIN_FAILED,
-                actor=audit.SYSTEM,
-                at=now,
-                category="security",
-                details={"username": username, "outcome": str(result.outcome)},
-            )
-        else:
-            audit.record(
-                db,
-                audit.AuditTag.USER_LOGIN,
-                actor=audit.Actor(user.id, user.username),
-                at=now,
-                category="security",
-            )
-            _ = user.roles  # loaded now: the Principal outlives this session
-            db.flush()  # the reset failure count (and any rehash) before the user is detached
-            db.expunge(user)
+    result = check_password(username, password)
+    user = result.user if result.outcome is accounts.Outcome.OK else None
     if user is None:
         message, status = _REFUSED[result.outcome]
         flash(message, "error")

@@ -29,7 +29,7 @@ SORTS = {
 def caseload_page() -> str:
     sort = request.args.get("sort", "due")
     key = SORTS.get(sort, SORTS["due"])
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         owner, rows = caseload.caseload(
             session, actor=g.user, clock=deps.clock(), username=request.args.get("user")
         )
@@ -46,7 +46,7 @@ def caseload_page() -> str:
 @bp.get("/caseload/team")
 @login_required
 def team_caseloads_page() -> str:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         workers = caseload.team_overview(session, actor=g.user, clock=deps.clock())
     return render_template("pages/caseload_team.html", workers=workers)
 
@@ -83,7 +83,7 @@ def write_note_page(case_id: int) -> Any:
     if fields:
         payload["fields"] = fields
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             view = notes.write_note(
                 session, case_id=case_id, payload=payload, actor=g.user, clock=deps.clock()
             )
@@ -99,10 +99,10 @@ def write_note_page(case_id: int) -> Any:
 @bp.post("/notes/<int:note_id>/addenda")
 @login_required
 def add_addendum_page(note_id: int) -> Any:
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         case_id = notes.case_of_note(session, note_id)
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             notes.add_addendum(
                 session,
                 note_id=note_id,
@@ -121,7 +121,7 @@ def add_addendum_page(note_id: int) -> Any:
 @login_required
 def cosign_note_page(note_id: int) -> Any:
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             view = notes.cosign_note(session, note_id=note_id, actor=g.user, clock=deps.clock())
             case_id = view.note.case_id
     except Conflict as exc:
@@ -151,7 +151,7 @@ def add_contact_page(case_id: int) -> Any:
         "is_legal_decision_maker": bool(form.get("is_legal_decision_maker")),
     }
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             contacts.add_contact(
                 session, case_id=case_id, payload=payload, actor=g.user, clock=deps.clock()
             )
@@ -166,7 +166,7 @@ def add_contact_page(case_id: int) -> Any:
 @login_required
 def move_primary_worker_page(case_id: int) -> Any:
     try:
-        with deps.sessions().begin() as session:
+        with deps.transaction() as session:
             caseload.move_primary_worker(
                 session,
                 case_id=case_id,

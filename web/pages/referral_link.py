@@ -53,7 +53,7 @@ def _answers(status: str) -> list[str]:
 @bp.get("/r/<token>")
 def referral_link(token: str) -> Any:
     clock = deps.clock()
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         link = referrals.view_by_link(
             session, token=token, secret=deps.deps().settings.secret_key, clock=clock
         )
@@ -82,7 +82,7 @@ def referral_link_answer(token: str) -> Any:
     except (TypeError, ValueError):
         referral_id = -1  # names no referral: refused as another referral's
     clock = deps.clock()
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         link, _results = referrals.answer_by_link(
             session,
             token=token,

@@ -38,7 +38,7 @@ def _asked(name: str) -> reports.Request:
 def reports_dashboard() -> str:
     period = _period()
     sections: list[dict[str, Any]] = []
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         for name in reports.REPORT_NAMES:
             filters = reports.allowed_filters(session, _asked(name), actor=g.user)
             result = reports.run_report(
@@ -66,7 +66,7 @@ def report_cases(name: str) -> str:
     except ValueError:
         raise BadRequest("Say which row (row=N).", code="bad_parameter") from None
     now = deps.clock().now()
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         filters = reports.allowed_filters(session, _asked(name), actor=g.user)
         result = reports.run_report(
             session, name, period=period, filters=filters, now=now, with_cases=True

@@ -62,7 +62,7 @@ def edit_process(key: str) -> str:
     forms = (
         sorted(definitions.read_forms(settings.forms_dir)) if settings.forms_dir.is_dir() else []
     )
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         start = studio.editor_start(session, key)
         versions = _versions(session, key)
     return render_template(
@@ -82,7 +82,7 @@ def compare_versions(key: str) -> str:
     new_id = request.args.get("new", type=int)
     if old_id is None or new_id is None:
         raise BadRequest("Choose two versions: ?old=<id>&new=<id>.", code="missing_versions")
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         old = definitions.get_definition(session, old_id)
         new = definitions.get_definition(session, new_id)
         if old.process_key != key or new.process_key != key:

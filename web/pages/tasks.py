@@ -72,7 +72,7 @@ def _page(
 def _outreach_contacts(detail: tasks_view.TaskDetail) -> list[dict[str, Any]]:
     if detail.task.case_id is None:
         return []
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         rows = contacts.shareable_contacts(
             session, case_id=detail.task.case_id, today=deps.clock().now().date()
         )
@@ -131,7 +131,7 @@ def task(task_id: int) -> tuple[str, int]:
 
 def _my_draft(task_id: int) -> tuple[drafts.Draft, dict[str, list[str]]] | None:
     """The person's autosaved answers, as the form's raw values, when they left some."""
-    with deps.sessions().begin() as session:
+    with deps.transaction() as session:
         draft = drafts.find_draft(
             session, task_id=task_id, actor=g.user, clock=deps.clock(), cipher=deps.draft_cipher()
         )
