@@ -23,9 +23,8 @@ def run_import(env: Env, path: Path) -> directory.ImportReport:
     try:
         package = directory.read_package(path)
     except Invalid as exc:
-        raise click.ClickException(
-            "; ".join(d["message"] for d in exc.details or []) or str(exc)
-        ) from exc
+        details = exc.details if isinstance(exc.details, list) else []
+        raise click.ClickException("; ".join(d["message"] for d in details) or str(exc)) from exc
     with (
         env.transaction() as session,
         click.progressbar(length=len(package), label=f"importing {path.name}") as bar,

@@ -125,14 +125,17 @@ def _missing_items(errors: list[ValidationError]) -> dict[str, str]:
     "Answer all 9 PHQ-9 questions; 7 and 8 are missing." Each item also gets a short note."""
     out: dict[str, str] = {}
     for err in errors:
-        if err.validator != "required" or "x-instrument" not in err.schema:
+        schema = err.schema
+        if err.validator != "required" or not isinstance(schema, Mapping):
             continue
-        items = list(err.schema.get("required", []))
+        if "x-instrument" not in schema:
+            continue
+        items = list(schema.get("required", []))
         present = err.instance if isinstance(err.instance, Mapping) else {}
         missing = [q for q in items if q not in present]
         numbers = [q[1:] if q[:1] == "q" and q[1:].isdigit() else q for q in missing]
         where = ".".join(str(p) for p in err.absolute_path) or "(form)"
-        name = _instrument_name(err.schema)
+        name = _instrument_name(schema)
         verb = "is" if len(missing) == 1 else "are"
         out[where] = (
             f"Answer all {len(items)} {name} questions; {_numbers(numbers)} {verb} missing."

@@ -64,4 +64,4 @@ def draft_cipher() -> DraftCipher:
         settings = deps().settings
         cipher = DraftCipher(secret_key=settings.secret_key, draft_key=settings.draft_key)
         ext["carebridge.drafts"] = cipher
-    return cipher  # type: ignore[no-any-return]
+    return cipher

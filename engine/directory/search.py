@@ -213,13 +213,14 @@ def _distance(
 ) -> float | None:
     if home is None:
         return None
+    point: tuple[float, float] | None
     if not d.locations:
         point = centroid(resource.postal_code)
         return distance_km(home, point) if point else None
     best: float | None = None
     for location in d.locations:
         if location.latitude is not None and location.longitude is not None:
-            point: tuple[float, float] | None = (location.latitude, location.longitude)
+            point = (location.latitude, location.longitude)
         else:
             point = centroid(location.postal_code)
         if point is not None:

@@ -180,7 +180,7 @@ def _demographics(message: hl7.Message) -> dict[str, Any]:
     birth = field(message, "PID.F7.R1.C1")
     if birth:
         try:
-            out["birth_date"] = hl7.parse_datetime(birth[:8]).date()  # type: ignore[union-attr]
+            out["birth_date"] = hl7.parse_datetime(birth[:8]).date()
         except (ValueError, AttributeError) as exc:
             raise Invalid("PID-7 is not a date.", code="hl7_bad_birth_date") from exc
     return {k: v for k, v in out.items() if v}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
 from engine import accounts
 from engine.accounts.models import User
@@ -36,7 +36,7 @@ _ISSUE = {
 
 
 def outcome(status: int, code: str, text: str, details: Any = ()) -> Response:
-    issues = [{"severity": "error", "code": code, "diagnostics": text}]
+    issues: list[dict[str, Any]] = [{"severity": "error", "code": code, "diagnostics": text}]
     for d in details or []:
         if isinstance(d, dict) and d.get("message"):
             issues.append(

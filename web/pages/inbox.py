@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import g, render_template, request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import Session
 
 from engine import access, pages_view, tasks_view
 from engine.accounts import users_with_role

@@ -52,7 +52,8 @@ def team_caseloads_page() -> str:
 
 
 def _problem(exc: CareBridgeError) -> str:
-    fields = "; ".join(f"{d['field']}: {d['message']}" for d in exc.details if "field" in d)
+    details = exc.details if isinstance(exc.details, list) else []
+    fields = "; ".join(f"{d['field']}: {d['message']}" for d in details if "field" in d)
     return f"{exc.public_message} {fields}".strip()
 
 

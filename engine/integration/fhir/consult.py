@@ -94,7 +94,7 @@ def _contained_patient(order: ServiceRequest) -> Patient | None:
     ref = order.subject.reference if order.subject else None
     for item in order.contained or []:
         if item.resource_type == "Patient" and (ref is None or ref == f"#{item.id}"):
-            return item  # type: ignore[no-any-return]
+            return item
     return None
 
 
