@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from engine import audit, drafts
 from engine.accounts.models import User
 from engine.accounts.services import get_user
+from engine.caseload.services import record_task_handoff
 from engine.clock import Clock
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.inbox import permissions
@@ -108,8 +109,6 @@ def assign_task(
 ) -> HumanTask:
     """Hand a task to someone else, with an optional handoff note kept on the task and in the
     case's handoff history; the audit row says a note exists, never its text."""
-    from engine.caseload.services import record_task_handoff
-
     if note is not None and len(note) > MAX_HANDOFF_NOTE:
         raise Invalid(
             f"Keep the handoff note under {MAX_HANDOFF_NOTE} characters.",

@@ -19,6 +19,7 @@ from engine.referrals.consent import (
     view_consents,
 )
 from engine.referrals.directory import find_resources, save_resource
+from engine.referrals.link_tokens import make_token
 from engine.referrals.links import (
     ACTIONS as LINK_ACTIONS,
 )
@@ -26,7 +27,6 @@ from engine.referrals.links import (
     LINK_DAYS,
     Link,
     answer_by_link,
-    make_token,
     open_link,
     view_by_link,
 )

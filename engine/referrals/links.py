@@ -9,10 +9,9 @@ a token for another referral than the one named is refused (403); an expired one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -21,6 +20,7 @@ from engine.cases.models import Client
 from engine.clock import Clock
 from engine.errors import Forbidden, Gone, Invalid, NotFound
 from engine.referrals.commands import _apply_status
+from engine.referrals.link_tokens import decode_token
 from engine.referrals.models import Referral
 from engine.referrals.records import audit_referral, get_referral, lock_referral
 from engine.referrals.states import (
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from engine.instances.services import CommandResult
 
 LINK_DAYS = 30
-_SALT = "carebridge.referral-link"
 # What the organisation may answer through the link, by the word it uses.
 ACTIONS = {
     "accept": ACCEPTED,
@@ -63,20 +62,6 @@ class Link:
         return audit.Actor(None, f"referral-link:{self.referral.id}")
 
 
-def make_token(secret: str, *, referral_id: int, issued_at: datetime) -> str:
-    serializer = URLSafeSerializer(secret, salt=_SALT)
-    return str(serializer.dumps({"r": referral_id, "i": int(issued_at.timestamp())}))
-
-
-def _decode(secret: str, token: str) -> tuple[int, datetime]:
-    try:
-        data: Any = URLSafeSerializer(secret, salt=_SALT).loads(token)
-        referral_id, issued = int(data["r"]), datetime.fromtimestamp(int(data["i"]), tz=UTC)
-    except (BadSignature, KeyError, TypeError, ValueError, OverflowError):
-        raise NotFound("No such referral link.", code="link_not_found") from None
-    return referral_id, issued
-
-
 def open_link(
     session: Session,
     *,
@@ -89,7 +74,7 @@ def open_link(
 ) -> Link:
     """The referral the token is for. Raises NotFound (tampered), Forbidden (`referral_id`
     names another referral) or Gone (expired, or the referral is closed)."""
-    signed_id, issued = _decode(secret, token)
+    signed_id, issued = decode_token(secret, token)
     if referral_id is not None and referral_id != signed_id:
         raise Forbidden("This link is for another referral.", code="link_other_referral")
     referral = lock_referral(session, signed_id) if for_update else get_referral(session, signed_id)

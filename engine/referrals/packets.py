@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.cases.models import Client
 from engine.directory.models import Organization
 from engine.notifications.models import Notification
+from engine.referrals.link_tokens import make_token
 from engine.referrals.models import CommunityResource, Referral
 
 PACKET_KIND = "referral_packet"
@@ -89,8 +90,6 @@ def queue_packet(
 
 
 def link_for(payload: dict[str, Any], *, base_url: str, secret: str) -> str:
-    from engine.referrals.links import make_token
-
     token = make_token(
         secret,
         referral_id=int(payload["referral_id"]),
