@@ -62,6 +62,11 @@ def pathway(
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
     id="defs" targetNamespace="http://carebridge.example/bpmn">
   <bpmn:process id="{KEY}" name="Rollout call" isExecutable="true">
+    <bpmn:extensionElements>
+      <spiffworkflow:properties>
+        <spiffworkflow:property name="casePathway" value="true" />
+      </spiffworkflow:properties>
+    </bpmn:extensionElements>
     <bpmn:laneSet id="lanes">
       <bpmn:lane id="lane_sw" name="SocialWorker">{refs}</bpmn:lane>
     </bpmn:laneSet>
@@ -94,8 +99,14 @@ def timer_pathway(date: str) -> bytes:
     """start -> wait until `date` -> end."""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
     id="defs" targetNamespace="http://carebridge.example/bpmn">
   <bpmn:process id="{KEY}" name="Rollout wait" isExecutable="true">
+    <bpmn:extensionElements>
+      <spiffworkflow:properties>
+        <spiffworkflow:property name="casePathway" value="true" />
+      </spiffworkflow:properties>
+    </bpmn:extensionElements>
     <bpmn:startEvent id="start" />
     <bpmn:intermediateCatchEvent id="wait">
       <bpmn:timerEventDefinition><bpmn:timeDate>"{date}"</bpmn:timeDate>
