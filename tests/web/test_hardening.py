@@ -135,6 +135,12 @@ def test_a_cursor_for_the_other_sort_is_400(client, worker_headers):
 
 def test_a_good_cursor_still_pages(client, worker_headers):
     after = _cursor(["2026-01-01T00:00:00+00:00", 3])
+    resp = client.get(
+        "/api/v1/tasks", query_string={"sort": "due", "after": after}, headers=worker_headers
+    )
+    assert resp.status_code == 200
+    # The default order (crisis first, main's inbox branch) keys its cursor with the rank.
+    after = _cursor([0, "2026-01-01T00:00:00+00:00", 3])
     resp = client.get("/api/v1/tasks", query_string={"after": after}, headers=worker_headers)
     assert resp.status_code == 200
 
