@@ -50,6 +50,9 @@ def list_definitions() -> Any:
 def _uploads(field: str) -> dict[str, bytes]:
     """Uploaded files by base name (the names diagrams use to reference forms and each other;
     they only key a dict, never touch the file system)."""
+    if request.form.getlist(field):
+        # A plain form field where a file belongs (its name would be lost): refused, not ignored.
+        raise BadRequest(f"Send '{field}' as file uploads.", code="not_a_file")
     out: dict[str, bytes] = {}
     for storage in request.files.getlist(field):
         name = PurePosixPath((storage.filename or "").replace("\\", "/")).name

@@ -293,7 +293,7 @@ SCHEMAS: dict[str, Any] = {
         birth_date={"type": "string", "format": "date"},
         mrn=_nullable({"type": "string", "maxLength": 40}),
         phone=_nullable({"type": "string", "maxLength": 40}),
-        interpreter_needed={"type": "boolean"},
+        interpreter_needed=_nullable({"type": "boolean"}),
         preferred_language=_nullable({"type": "string", "maxLength": 40}),
         postal_code=_nullable({"type": "string", "maxLength": 20}),
     ),

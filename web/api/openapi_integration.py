@@ -40,7 +40,7 @@ PATHS["/api/v1/integration-errors"] = {
                 _obj(["errors"], errors={"type": "array", "items": _ref("IntegrationError")}),
                 "The errors.",
             ),
-            **_errors(401, 403),
+            **_errors(400, 401, 403),
         },
         parameters=[_query("limit", "At most this many (1-1000, default 200).", INT)],
     )

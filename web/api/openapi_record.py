@@ -181,7 +181,8 @@ _PATHS: dict[str, Any] = {
                 f"{method}Note",
                 "Never allowed: a signed note is not edited or deleted (405, Allow: GET).",
                 "cases",
-                {"405": {"$ref": "#/components/responses/MethodNotAllowed"}, **_errors(401)},
+                # 404: an id that is not a row id matches no route.
+                {"405": {"$ref": "#/components/responses/MethodNotAllowed"}, **_errors(401, 404)},
                 parameters=[NOTE_ID],
             )
             for method in ("patch", "put", "delete")

@@ -80,7 +80,20 @@ _PATHS: dict[str, Any] = {
                 **_errors(400, 401, 403),
             },
             requestBody=_body(
-                _obj(["bpmn"], bpmn={"type": "array", "items": STR}, forms={"type": "array"}),
+                _obj(
+                    ["bpmn"],
+                    bpmn={
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Files (.bpmn, .dmn), each with its file name.",
+                    },
+                    forms={
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Files (.json), each with its file name.",
+                    },
+                ),
                 "The same multipart body as deploy.",
                 media="multipart/form-data",
             ),
@@ -111,7 +124,7 @@ _PATHS: dict[str, Any] = {
             "diffDefinitions",
             "Elements added, removed, changed (with fields) and moved only, from `against`.",
             "studio",
-            {"200": _json(_ref("DefinitionDiff"), "The diff."), **_errors(401, 404, 422)},
+            {"200": _json(_ref("DefinitionDiff"), "The diff."), **_errors(400, 401, 404, 422)},
             parameters=[
                 DEFINITION_ID,
                 _query("against", "The version to compare with.", INT, required=True),
