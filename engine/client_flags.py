@@ -93,7 +93,7 @@ def set_flag(
     audit.record(
         session,
         audit.AuditTag.CASE_FLAGGED if value else audit.AuditTag.CASE_UNFLAGGED,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=now,
         category="case_record",
         case_id=case.id,

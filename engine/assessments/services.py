@@ -160,7 +160,7 @@ def score_form(
         audit.record(
             session,
             audit.AuditTag.ASSESSMENT_RECORDED,
-            actor=audit.Actor(actor.id, actor.username),
+            actor=audit.actor_of(actor),
             at=now,
             category=_category(key),
             case_id=task.case_id,
@@ -209,7 +209,7 @@ def record_assessment(
     audit.record(
         session,
         audit.AuditTag.ASSESSMENT_RECORDED,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=now,
         category=_category(result.instrument),
         case_id=case.id,
@@ -260,7 +260,7 @@ def flag_case(
         audit.record(
             session,
             audit.AuditTag.CASE_FLAGGED,
-            actor=audit.Actor(actor.id, actor.username),
+            actor=audit.actor_of(actor),
             at=now,
             category="case_record",
             case_id=case.id,

@@ -116,7 +116,7 @@ def caseload(
     audit.record(
         session,
         CASELOAD_VIEWED,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=now,
         category="case_list",
         details={"user_id": owner.id, "case_ids": ids},
@@ -224,7 +224,7 @@ def move_primary_worker(
     audit.record(
         session,
         PRIMARY_MOVED,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=now,
         category="case_record",
         case_id=case.id,
@@ -265,7 +265,7 @@ def record_task_handoff(
     audit.record(
         session,
         TASK_HANDOFF,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=at,
         case_id=task.case_id,
         client_id=task.client_id,

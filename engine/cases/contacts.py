@@ -112,7 +112,7 @@ def add_contact(
     audit.record(
         session,
         CONTACT_ADDED,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=now,
         category="collateral",
         case_id=case.id,
@@ -139,7 +139,7 @@ def list_contacts(
     audit.record(
         session,
         CONTACTS_VIEWED,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=now,
         category="collateral",
         case_id=case.id,

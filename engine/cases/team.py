@@ -177,7 +177,7 @@ def _audit(
     audit.record(
         session,
         tag,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=at,
         category="care_team",
         case_id=case.id,

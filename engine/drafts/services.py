@@ -49,7 +49,7 @@ def _audit(
     audit.record(
         session,
         tag,
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=now,
         category="case_record",
         case_id=task.case_id,

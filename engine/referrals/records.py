@@ -21,7 +21,7 @@ from engine.referrals.states import TERMINAL, check_transition
 
 def who(actor: User | None) -> audit.Actor:
     """The audit actor for a user, or the system when nobody is acting."""
-    return audit.Actor(actor.id, actor.username) if actor is not None else audit.SYSTEM
+    return audit.actor_of(actor) if actor is not None else audit.SYSTEM
 
 
 def get_referral(session: Session, referral_id: int, *, for_update: bool = False) -> Referral:

@@ -193,7 +193,7 @@ def receive_consult(
     audit.record(
         session,
         "integration:consult:received",
-        actor=audit.Actor(actor.id, actor.username),
+        actor=audit.actor_of(actor),
         at=now,
         category="case_record",
         case_id=case.id,

@@ -77,7 +77,7 @@ def _audit_reads(
         audit.record(
             session,
             FHIR_READ,
-            actor=audit.Actor(actor.id, actor.username),
+            actor=audit.actor_of(actor),
             at=clock.now(),
             category="case_record",
             client_id=client_id,
