@@ -135,15 +135,10 @@ def _open_escalation(
     )
     session.add(task)
     session.flush()
-    audit.record(
+    _audit_escalation(
         session,
-        ESCALATED,
-        actor=audit.SYSTEM,
-        at=now,
-        case_id=original.case_id,
-        client_id=original.client_id,
-        instance_id=original.instance_id,
-        task_id=original.id,
+        original,
+        now=now,
         details={
             "level": rung,
             "role": role,
@@ -162,11 +157,10 @@ def _open_escalation(
     return task
 
 
-def _re_alert(session: Session, original: HumanTask, *, reached: int, now: datetime) -> None:
-    recipients: list[int] = []
-    for role in RUNGS.values():
-        recipients += pick_escalation_target(session, role=role, at=now).alert_ids
-    minutes = int(reached * STEP.total_seconds() // 60)
+def _audit_escalation(
+    session: Session, original: HumanTask, *, now: datetime, details: dict[str, object]
+) -> None:
+    """An escalation step or re-alert, recorded against the stat task it is about."""
     audit.record(
         session,
         ESCALATED,
@@ -176,6 +170,19 @@ def _re_alert(session: Session, original: HumanTask, *, reached: int, now: datet
         client_id=original.client_id,
         instance_id=original.instance_id,
         task_id=original.id,
+        details=details,
+    )
+
+
+def _re_alert(session: Session, original: HumanTask, *, reached: int, now: datetime) -> None:
+    recipients: list[int] = []
+    for role in RUNGS.values():
+        recipients += pick_escalation_target(session, role=role, at=now).alert_ids
+    minutes = int(reached * STEP.total_seconds() // 60)
+    _audit_escalation(
+        session,
+        original,
+        now=now,
         details={"level": reached, "re_alert": True, "recipients": sorted(set(recipients))},
     )
     notifications.alert(
